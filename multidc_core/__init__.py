@@ -1,0 +1,1 @@
+"""multidc_core."""

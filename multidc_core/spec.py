@@ -1,0 +1,195 @@
+"""The ring spec: one declarative description of a multi-datacenter Cassandra ring."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
+HEAP = re.compile(r"^[1-9][0-9]*[MG]$")
+AZURE_NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]{0,78}[A-Za-z0-9_]$")
+SUBSCRIPTION_ID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+class InterconnectMode(StrEnum):
+    VPN_GATEWAY = "vpn-gateway"
+    GLOBAL_PEERING = "global-peering"
+    NONE = "none"
+
+
+class Provider(StrEnum):
+    AZURE = "azure"
+    KUBECONFIG = "kubeconfig"
+
+
+class Strict(BaseModel):
+    """Base for every spec model: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Rack(Strict):
+    name: str = Field(description="Cassandra rack name (CASSANDRA_RACK), DNS-1123 label.")
+    zone: str | None = Field(
+        default=None,
+        description="Availability zone the rack's pods are pinned to; required when the DC has zones.",
+    )
+
+
+class CassandraDC(Strict):
+    nodes: int = Field(default=3, ge=1, le=1000, description="Cassandra nodes in this DC.")
+    racks: list[Rack] = Field(
+        default_factory=lambda: [Rack(name="rack1")],
+        min_length=1,
+        description="Racks, each mapped to a zone; nodes are spread over them round-robin.",
+    )
+    storage_class: str = Field(
+        default="managed-csi-premium", description="StorageClass for each node's data PVC."
+    )
+    disk_size: str = Field(default="10Gi", description="Size of each node's data volume.")
+    heap: str = Field(default="2G", description="MAX_HEAP_SIZE, e.g. 2G; set explicitly.")
+    heap_new: str = Field(default="512M", description="HEAP_NEWSIZE, e.g. 512M.")
+    cpu: str = Field(default="2", description="CPU request and limit per node.")
+    memory: str = Field(default="8Gi", description="Memory request and limit per node.")
+
+
+class AzureDC(Strict):
+    subscription_id: str = Field(description="Azure subscription id (GUID) for this DC.")
+    location: str = Field(description="Azure region, e.g. eastus.")
+    resource_group: str = Field(description="Resource group created for this DC.")
+    vnet_cidr: ipaddress.IPv4Network = Field(description="Address space of the DC's VNet.")
+    node_subnet: ipaddress.IPv4Network = Field(
+        description="Subnet for AKS nodes and pods (Azure CNI), inside vnet_cidr."
+    )
+    gateway_subnet: ipaddress.IPv4Network = Field(
+        description="GatewaySubnet, inside vnet_cidr; /27 or larger unless the SKU is Basic."
+    )
+    service_cidr: ipaddress.IPv4Network = Field(
+        description="Kubernetes service CIDR; outside every VNet and AKS's reserved ranges."
+    )
+    dns_service_ip: ipaddress.IPv4Address = Field(
+        description="kube-dns ClusterIP, inside service_cidr and not its first address."
+    )
+    dns_lb_ip: ipaddress.IPv4Address | None = Field(
+        default=None,
+        description="Pinned internal LoadBalancer address for this cluster's DNS, in node_subnet.",
+    )
+    node_count: int = Field(default=3, ge=1, le=1000, description="AKS system pool node count.")
+    vm_size: str = Field(default="Standard_D4s_v5", description="AKS node VM size.")
+    zones: list[str] = Field(
+        default_factory=list, description='Availability zones for the node pool, e.g. ["1","2","3"].'
+    )
+    kubernetes_version: str | None = Field(
+        default=None, description="AKS Kubernetes version; the region's default when empty."
+    )
+
+
+class DnsExposure(StrEnum):
+    LOADBALANCER = "loadbalancer"
+    NODEPORT = "nodeport"
+    ADDRESS = "address"
+
+
+class CorednsMode(StrEnum):
+    CUSTOM = "coredns-custom"
+    COREFILE = "corefile"
+
+
+class KubeconfigDC(Strict):
+    path: str = Field(description="Path to the kubeconfig file holding this cluster's context.")
+    context: str = Field(description="Context name inside the kubeconfig.")
+    dns_exposure: DnsExposure = Field(
+        default=DnsExposure.LOADBALANCER,
+        description="How this cluster's DNS is reached from the others.",
+    )
+    dns_addresses: list[ipaddress.IPv4Address] = Field(
+        default_factory=list,
+        description="Node addresses (nodeport) or the one DNS address (address mode).",
+    )
+    coredns_mode: CorednsMode = Field(
+        default=CorednsMode.CUSTOM,
+        description="coredns-custom (AKS) or editing the coredns Corefile (kubeadm, EKS).",
+    )
+    pod_cidrs: list[ipaddress.IPv4Network] = Field(
+        default_factory=list,
+        description="Pod address ranges of this cluster, for the NetworkPolicy peers.",
+    )
+
+
+class Datacenter(Strict):
+    name: str = Field(description="Cassandra datacenter name (CASSANDRA_DC), DNS-1123 label.")
+    namespace: str = Field(
+        description="Kubernetes namespace; unique across clusters (it is the DNS zone)."
+    )
+    provider: Provider = Field(description="azure: created by multidc; kubeconfig: existing.")
+    azure: AzureDC | None = Field(default=None, description="Required when provider is azure.")
+    kubeconfig: KubeconfigDC | None = Field(
+        default=None, description="Required when provider is kubeconfig."
+    )
+    cassandra: CassandraDC = Field(
+        default_factory=CassandraDC, description="Cassandra settings for this DC."
+    )
+
+
+class Interconnect(Strict):
+    mode: InterconnectMode = Field(
+        default=InterconnectMode.VPN_GATEWAY, description="How the DCs' networks reach each other."
+    )
+    gateway_sku: str = Field(default="VpnGw1AZ", description="VPN gateway SKU (VpnGw1AZ..5AZ).")
+
+
+class Keyspace(Strict):
+    name: str = Field(description="Keyspace name: letters, digits, underscore; 48 at most.")
+    replication: dict[str, int] = Field(description="Replica count per datacenter name.")
+
+
+class CassandraRing(Strict):
+    image: str = Field(default="cassandra:5.0", description="Cassandra container image.")
+    auth: bool = Field(default=True, description="PasswordAuthenticator with a new superuser.")
+    num_tokens: int = Field(default=16, ge=1, le=256, description="num_tokens per node.")
+    system_rf: int | None = Field(
+        default=None,
+        ge=1,
+        description="Replicas per DC for system_auth and friends; min(3, nodes) when empty.",
+    )
+
+
+class RingSpec(Strict):
+    name: str = Field(description="Ring (Cassandra cluster) name; prefixes every resource.")
+    cassandra: CassandraRing = Field(default_factory=CassandraRing, description="Ring-wide settings.")
+    interconnect: Interconnect = Field(
+        default_factory=Interconnect, description="How datacenters are joined."
+    )
+    datacenters: Annotated[list[Datacenter], Field(min_length=1)] = Field(
+        description="One entry per Kubernetes cluster / Cassandra datacenter."
+    )
+    keyspaces: list[Keyspace] = Field(default_factory=list, description="Keyspaces to create.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_label(cls, v: str) -> str:
+        # Checked here too (not only in validate) because the name prefixes every resource.
+        if not DNS1123_LABEL.match(v) or len(v) > 40:
+            raise ValueError(
+                "must be a DNS-1123 label of at most 40 characters "
+                "(lower-case letters, digits and '-')"
+            )
+        return v
+
+    def dc(self, name: str) -> Datacenter:
+        for dc in self.datacenters:
+            if dc.name == name:
+                return dc
+        raise KeyError(name)
+
+    @property
+    def azure_dcs(self) -> list[Datacenter]:
+        return [dc for dc in self.datacenters if dc.provider is Provider.AZURE]
+
+
+Sku = Literal["Basic", "VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ"]

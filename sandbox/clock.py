@@ -1,0 +1,44 @@
+"""Simulated time: durations are given in Azure seconds and scaled to real seconds."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+# Default durations in real Azure seconds, in the proportions the field notes give.
+AZURE_DURATIONS: dict[str, float] = {
+    "gateway": 45 * 60,
+    "cluster": 10 * 60,
+    "connection": 3 * 60,
+    "public_ip": 10,
+    "vnet": 5,
+    "subnet": 5,
+    "peering": 10,
+    "resource_group": 1,
+    "identity": 5,
+    "role_assignment": 5,
+    "volume_attach": 60,
+    "node_bootstrap": 120,
+    "pvc_bind": 5,
+    "lb_address": 20,
+}
+
+
+@dataclass
+class Clock:
+    """Wall clock plus the factor that turns Azure seconds into sandbox seconds.
+
+    time_scale: real seconds per Azure second (0.001 turns a 45-minute gateway into 2.7 s).
+    """
+
+    time_scale: float = 0.01
+
+    def now(self) -> float:
+        return time.time()
+
+    def scaled(self, azure_seconds: float) -> float:
+        return azure_seconds * self.time_scale
+
+    def duration(self, kind: str) -> float:
+        """Real seconds that an operation of this kind takes in the sandbox."""
+        return self.scaled(AZURE_DURATIONS[kind])
