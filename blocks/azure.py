@@ -1,0 +1,216 @@
+"""The Azure cloud block: where ARM is, how to authenticate, and how patiently to wait."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
+from azure.identity import ClientSecretCredential, DefaultAzureCredential
+from azure.mgmt.authorization import AuthorizationManagementClient
+from azure.mgmt.containerservice import ContainerServiceClient
+from azure.mgmt.msi import ManagedServiceIdentityClient
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+from prefect.blocks.core import Block
+from pydantic import Field, SecretStr, model_validator
+
+CredentialKind = Literal["default", "service-principal", "static-token"]
+
+# A static token is valid "forever" as far as azure-core's refresh logic is concerned.
+_STATIC_TOKEN_LIFETIME_S = 24 * 3600
+
+
+class StaticTokenCredential:
+    """A TokenCredential that always hands out the same bearer token (the sandbox accepts any)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self._token, int(time.time()) + _STATIC_TOKEN_LIFETIME_S)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        return AccessTokenInfo(self._token, int(time.time()) + _STATIC_TOKEN_LIFETIME_S)
+
+
+class AzureCloud(Block):
+    """An Azure cloud: ARM endpoint, credential and the waiting policy for slow resources.
+
+    Public Azure, a sovereign cloud and the local sandbox differ only in these fields,
+    so the flows never know which one they talk to.
+
+    Attributes:
+        tenant_id: Entra ID tenant (needed for service-principal).
+        arm_endpoint: Base URL of Azure Resource Manager.
+        credential_kind: default, service-principal or static-token.
+        poll_interval_seconds: How often long-running operations are polled.
+    """
+
+    _block_type_name = "multidc Azure Cloud"
+    _block_type_slug = "multidc-azure-cloud"
+    _logo_url = None
+    _documentation_url = "https://learn.microsoft.com/azure/azure-resource-manager/management/overview"  # type: ignore[assignment]
+    _code_example = """
+    ```python
+    from blocks.azure import AzureCloud
+
+    azure_cloud = AzureCloud.load("BLOCK_NAME")
+    network = azure_cloud.network_client("00000000-0000-0000-0000-000000000000")
+    ```
+    """
+
+    tenant_id: str | None = Field(
+        default=None,
+        description="Entra ID tenant id (GUID); required for the service-principal credential.",
+    )
+    arm_endpoint: str = Field(
+        default="https://management.azure.com",
+        description="Base URL of Azure Resource Manager; another cloud or the sandbox is another URL.",
+    )
+    credential_scopes: list[str] = Field(
+        default_factory=lambda: ["https://management.azure.com/.default"],
+        description="OAuth scopes requested for ARM tokens; sovereign clouds use their own audience.",
+    )
+    authority_host: str = Field(
+        default="https://login.microsoftonline.com",
+        description="Entra ID authority host that issues tokens (differs in sovereign clouds).",
+    )
+    ca_bundle: str | None = Field(
+        default=None,
+        description="PEM text of extra CA certificates that ARM's TLS certificate chains to (private endpoints, the sandbox).",
+    )
+    credential_kind: CredentialKind = Field(
+        default="default",
+        description="default: DefaultAzureCredential; service-principal: client id and secret; static-token: a fixed bearer token.",
+    )
+    client_id: str | None = Field(
+        default=None, description="Application (client) id of the service principal."
+    )
+    client_secret: SecretStr | None = Field(
+        default=None, description="Client secret of the service principal."
+    )
+    static_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token sent as is; only for endpoints that accept any token, such as the sandbox.",
+    )
+    poll_interval_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="Seconds between polls of a long-running operation; Azure asks for 30-60 s, the sandbox sets it low.",
+    )
+    gateway_deadline_seconds: float = Field(
+        default=90 * 60,
+        gt=0,
+        description="Seconds to wait for a VPN gateway; they take 45 minutes or more, so twice that.",
+    )
+    cluster_deadline_seconds: float = Field(
+        default=45 * 60,
+        gt=0,
+        description="Seconds to wait for an AKS cluster; typically 5-15 minutes, sometimes over 30.",
+    )
+    connection_deadline_seconds: float = Field(
+        default=30 * 60,
+        gt=0,
+        description="Seconds to wait for a gateway connection or peering to report Connected.",
+    )
+    resource_deadline_seconds: float = Field(
+        default=10 * 60,
+        gt=0,
+        description="Seconds to wait for a quick resource (group, VNet, public IP, identity) to finish provisioning.",
+    )
+    retry_deadline_seconds: float = Field(
+        default=10 * 60,
+        gt=0,
+        description="Seconds to keep retrying one ARM request that fails transiently (429, 5xx, operation in progress).",
+    )
+    retry_backoff_seconds: float = Field(
+        default=2,
+        ge=0,
+        description="First back-off in seconds after a transient ARM error, doubled each time up to a minute; Retry-After wins.",
+    )
+
+    @model_validator(mode="after")
+    def _credential_is_complete(self) -> AzureCloud:
+        needed: dict[str, list[str]] = {
+            "service-principal": ["tenant_id", "client_id", "client_secret"],
+            "static-token": ["static_token"],
+        }
+        missing = [name for name in needed.get(self.credential_kind, []) if not getattr(self, name)]
+        if missing:
+            raise ValueError(
+                f"credential_kind {self.credential_kind!r} needs {' and '.join(missing)} to be set."
+            )
+        return self
+
+    def credential(self) -> TokenCredential:
+        """Build the token credential that `credential_kind` names."""
+        if self.credential_kind == "static-token":
+            assert self.static_token is not None  # the validator guarantees it
+            return StaticTokenCredential(self.static_token.get_secret_value())
+        if self.credential_kind == "service-principal":
+            assert self.tenant_id and self.client_id and self.client_secret
+            return ClientSecretCredential(
+                self.tenant_id,
+                self.client_id,
+                self.client_secret.get_secret_value(),
+                authority=self.authority_host,
+            )
+        return DefaultAzureCredential(authority=self.authority_host)
+
+    def connection_verify(self) -> bool | str:
+        """True (system trust) or the path of a file holding `ca_bundle`."""
+        if not self.ca_bundle:
+            return True
+        return _ca_file(self.ca_bundle)
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            "base_url": self.arm_endpoint,
+            "credential_scopes": list(self.credential_scopes),
+            "connection_verify": self.connection_verify(),
+            "polling_interval": self.poll_interval_seconds,
+            # The pipeline's own retry policy (429/5xx with Retry-After) uses the same back-off.
+            "retry_backoff_factor": self.retry_backoff_seconds,
+        }
+
+    def network_client(self, subscription_id: str) -> NetworkManagementClient:
+        """Microsoft.Network client for one subscription."""
+        return NetworkManagementClient(self.credential(), subscription_id, **self._client_kwargs())
+
+    def containerservice_client(self, subscription_id: str) -> ContainerServiceClient:
+        """Microsoft.ContainerService (AKS) client for one subscription."""
+        return ContainerServiceClient(self.credential(), subscription_id, **self._client_kwargs())
+
+    def resource_client(self, subscription_id: str) -> ResourceManagementClient:
+        """Microsoft.Resources client (resource groups) for one subscription."""
+        return ResourceManagementClient(self.credential(), subscription_id, **self._client_kwargs())
+
+    def authorization_client(self, subscription_id: str) -> AuthorizationManagementClient:
+        """Microsoft.Authorization client (role assignments) for one subscription."""
+        return AuthorizationManagementClient(
+            self.credential(), subscription_id, **self._client_kwargs()
+        )
+
+    def msi_client(self, subscription_id: str) -> ManagedServiceIdentityClient:
+        """Microsoft.ManagedIdentity client (user-assigned identities) for one subscription."""
+        return ManagedServiceIdentityClient(
+            self.credential(), subscription_id, **self._client_kwargs()
+        )
+
+
+def _ca_file(pem: str) -> str:
+    """Write the CA bundle once per content to a private temp file; requests needs a path."""
+    digest = hashlib.sha256(pem.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"multidc-ca-{os.getuid()}-{digest}.pem"
+    if not path.exists():
+        # Write then rename so a concurrent task never reads a half-written file.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(pem)
+        os.replace(tmp, path)
+    return str(path)

@@ -1,0 +1,79 @@
+"""The per-datacenter kubeconfig block: how tasks reach one cluster's Kubernetes API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from prefect.blocks.core import Block
+from pydantic import Field, SecretStr
+
+
+def kubeconfig_block_name(ring: str, dc: str) -> str:
+    """The saved block's name; ring and DC are DNS-1123 labels, so it is a valid block name."""
+    return f"multidc-{ring}-{dc}-kubeconfig"
+
+
+class DatacenterKubeconfig(Block):
+    """The kubeconfig of one datacenter's Kubernetes cluster, kept as a secret.
+
+    Saved by `fetch_kubeconfig` for AKS clusters (the admin credentials) and read by
+    every task that talks to that cluster. Tasks pass the block's name, never the text.
+
+    Attributes:
+        ring: Ring the cluster belongs to.
+        dc: Datacenter the cluster serves.
+        kubeconfig: The kubeconfig YAML.
+        context: Context to use; the file's current context when empty.
+    """
+
+    _block_type_name = "multidc Datacenter Kubeconfig"
+    _block_type_slug = "multidc-datacenter-kubeconfig"
+    _logo_url = None
+    _documentation_url = "https://kubernetes.io/docs/concepts/configuration/organize-cluster-access-kubeconfig/"  # type: ignore[assignment]
+    _code_example = """
+    ```python
+    from blocks.kube import DatacenterKubeconfig
+
+    datacenter_kubeconfig = DatacenterKubeconfig.load("BLOCK_NAME")
+    api = datacenter_kubeconfig.api_client()
+    ```
+    """
+
+    ring: str = Field(description="Ring (Cassandra cluster) name the cluster belongs to.")
+    dc: str = Field(description="Datacenter name the cluster serves.")
+    kubeconfig: SecretStr = Field(
+        description="Kubeconfig YAML with the cluster, user and context; holds credentials."
+    )
+    context: str | None = Field(
+        default=None, description="Context inside the kubeconfig; its current-context when empty."
+    )
+
+    def config_dict(self) -> dict[str, Any]:
+        """The kubeconfig parsed into a dict."""
+        parsed = yaml.safe_load(self.kubeconfig.get_secret_value())
+        if not isinstance(parsed, dict):
+            raise ValueError(f"kubeconfig of {self.ring}/{self.dc} is not a YAML mapping.")
+        return parsed
+
+    def api_client(self) -> k8s_client.ApiClient:
+        """A kubernetes ApiClient for this cluster (no global config is touched)."""
+        return k8s_config.new_client_from_config_dict(self.config_dict(), context=self.context)
+
+
+def save_kubeconfig(ring: str, dc: str, text: str, context: str | None = None) -> str:
+    """Save (or overwrite) the DC's kubeconfig block and return its name."""
+    name = kubeconfig_block_name(ring, dc)
+    DatacenterKubeconfig(ring=ring, dc=dc, kubeconfig=SecretStr(text), context=context).save(
+        name, overwrite=True
+    )
+    return name
+
+
+def load_kubeconfig(ring: str, dc: str) -> DatacenterKubeconfig:
+    """Load the DC's kubeconfig block saved by `save_kubeconfig`."""
+    block = DatacenterKubeconfig.load(kubeconfig_block_name(ring, dc))
+    assert isinstance(block, DatacenterKubeconfig)
+    return block
