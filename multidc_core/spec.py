@@ -7,13 +7,24 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
 HEAP = re.compile(r"^[1-9][0-9]*[MG]$")
 AZURE_NAME = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]{0,78}[A-Za-z0-9_]$")
 SUBSCRIPTION_ID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _int_as_text(value: object) -> object:
+    # YAML reads `cpu: 2` and `zones: [1, 2]` as ints; an int becomes text without loss,
+    # a float would not (1.30 -> "1.3"), so floats stay errors that say "quote it".
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+IntText = Annotated[str, BeforeValidator(_int_as_text)]
 
 
 class InterconnectMode(StrEnum):
@@ -35,7 +46,7 @@ class Strict(BaseModel):
 
 class Rack(Strict):
     name: str = Field(description="Cassandra rack name (CASSANDRA_RACK), DNS-1123 label.")
-    zone: str | None = Field(
+    zone: IntText | None = Field(
         default=None,
         description="Availability zone the rack's pods are pinned to; required when the DC has zones.",
     )
@@ -51,11 +62,11 @@ class CassandraDC(Strict):
     storage_class: str = Field(
         default="managed-csi-premium", description="StorageClass for each node's data PVC."
     )
-    disk_size: str = Field(default="10Gi", description="Size of each node's data volume.")
+    disk_size: IntText = Field(default="10Gi", description="Size of each node's data volume.")
     heap: str = Field(default="2G", description="MAX_HEAP_SIZE, e.g. 2G; set explicitly.")
     heap_new: str = Field(default="512M", description="HEAP_NEWSIZE, e.g. 512M.")
-    cpu: str = Field(default="2", description="CPU request and limit per node.")
-    memory: str = Field(default="8Gi", description="Memory request and limit per node.")
+    cpu: IntText = Field(default="2", description="CPU request and limit per node.")
+    memory: IntText = Field(default="8Gi", description="Memory request and limit per node.")
 
 
 class AzureDC(Strict):
@@ -81,7 +92,7 @@ class AzureDC(Strict):
     )
     node_count: int = Field(default=3, ge=1, le=1000, description="AKS system pool node count.")
     vm_size: str = Field(default="Standard_D4s_v5", description="AKS node VM size.")
-    zones: list[str] = Field(
+    zones: list[IntText] = Field(
         default_factory=list, description='Availability zones for the node pool, e.g. ["1","2","3"].'
     )
     kubernetes_version: str | None = Field(
