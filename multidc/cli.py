@@ -87,5 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     return result
 
 
+def _register_more() -> None:
+    # Imported late: these modules import this one for read_spec/report.
+    from multidc.plan_cmd import add_plan
+
+    SUBCOMMANDS.append(add_plan)
+
+
+_register_more()
+
 if __name__ == "__main__":
     raise SystemExit(main())
