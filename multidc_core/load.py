@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails
 
 from multidc_core.problems import Problem, SpecError, show
 from multidc_core.spec import RingSpec
-from multidc_core.validate import validate
+from multidc_core.validate import LABEL_FIX, validate
 
 DOCUMENT = "<document>"
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -61,7 +61,7 @@ def _parse_yaml(text: str) -> dict[str, Any]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        what = ": ".join(part for part in (exc.context, exc.problem) if part)
         raise SpecError(
             [Problem(DOCUMENT, f"not valid YAML{where}: {what}", "correct the YAML syntax there")]
         ) from None
@@ -165,11 +165,18 @@ def _problem(err: ErrorDetails) -> Problem:
     if kind in ("enum", "literal_error"):
         expected = (err.get("ctx") or {}).get("expected", "")
         return Problem(path_of(loc), f"{show(value)} is not allowed", f"use one of {expected}")
+    if kind == "ip_v4_address":
+        return Problem(path_of(loc), f"{show(value)} is not an IPv4 address", _FIXES[kind])
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return Problem(path_of(loc), f"expected a whole number{got}", _FIXES[kind])
     if kind == "ip_v4_network":
         return Problem(path_of(loc), f"{show(value)} is not an IPv4 network in CIDR form", _cidr_fix(value))
     if kind == "value_error":
         msg = err["msg"].removeprefix("Value error, ")
-        return Problem(path_of(loc), f"{show(value)} {msg}", f"change the value{about}")
+        fix = LABEL_FIX.format(n=40) if "DNS-1123" in msg else f"change the value{about}"
+        return Problem(path_of(loc), f"{show(value)} {msg}", fix)
+    if kind == "too_short":
+        return Problem(path_of(loc), "needs at least one entry", _FIXES[kind])
     if kind in ("model_type", "dict_type", "list_type"):
         kind_name = "a list" if kind == "list_type" else "a mapping of fields"
         return Problem(path_of(loc), f"expected {kind_name}{got}", _FIXES[kind])

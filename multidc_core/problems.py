@@ -14,7 +14,7 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        fix = self.fix if self.fix.endswith(".") else self.fix + "."
+        fix = self.fix if self.fix.endswith((".", "?", "!")) else self.fix + "."
         return f"{self.path}: {self.message.rstrip('.')}. Fix: {fix}"
 
 

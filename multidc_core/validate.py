@@ -74,7 +74,22 @@ def validate(spec: RingSpec) -> list[Problem]:
     for check in (_names, _providers, _azure_fields, _cassandra, _keyspaces, _kubeconfig):
         problems.extend(check(spec))
     problems.extend(address_problems(spec))
-    return problems
+    return sorted(problems, key=_document_order)
+
+
+def _document_order(problem: Problem) -> tuple[object, ...]:
+    """Sort key: top-level fields in model order, then indexes numerically (datacenters[10] after [9])."""
+    tokens = re.findall(r"\[(\d+)\]|([^.\[\]]+)", problem.path)
+    top = list(RingSpec.model_fields)
+    key: list[object] = []
+    for index, name in tokens:
+        if index:
+            key.append((0, int(index), ""))
+        elif not key and name in top:
+            key.append((0, top.index(name), ""))
+        else:
+            key.append((1, 0, name))
+    return tuple(key)
 
 
 def _label(path: str, value: str, limit: int = 63, example: str = "dc-eastus") -> Iterator[Problem]:
@@ -89,7 +104,7 @@ def _duplicates(paths_values: list[tuple[str, str]], what: str) -> Iterator[Prob
     for path, value in paths_values:
         if value in first:
             yield Problem(
-                path, f"{what} {show(value)} is also used by {first[value]}", f"give each {what} its own"
+                path, f"{what} {show(value)} is also used by {first[value]}", f"make each {what} unique"
             )
         else:
             first[value] = path
@@ -208,7 +223,7 @@ def _gateway_sku(sku: str) -> Iterator[Problem]:
         yield Problem(path, f"{sku!r} is a retired gateway SKU", "use 'VpnGw1AZ'")
     else:
         close = difflib.get_close_matches(sku, known, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        hint = f"did you mean {close[0]!r}? Otherwise " if close else ""
         yield Problem(path, f"{show(sku)} is not a VPN gateway SKU", hint + "use one of " + ", ".join(known))
 
 
@@ -395,11 +410,11 @@ def _replication(p: str, replication: dict[str, int], nodes: dict[str, int]) -> 
         path = f"{p}[{show(name)}]" if not DNS1123_LABEL.match(name) else f"{p}.{name}"
         if name not in nodes:
             close = difflib.get_close_matches(name, list(nodes), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = f"did you mean {close[0]!r}? Otherwise " if close else ""
             yield Problem(
                 path,
                 "names no datacenter of this ring",
-                hint + "use one of the datacenter names: " + ", ".join(repr(n) for n in nodes),
+                hint + "use one of " + ", ".join(repr(n) for n in nodes),
             )
         elif rf < 0:
             yield Problem(path, f"replication factor {rf} is negative", "use 0 or more")

@@ -107,10 +107,11 @@ def _service(p: str, a: AzureDC) -> Iterator[Problem]:
         )
     elif ip in (svc.network_address, svc.network_address + 1, svc.broadcast_address):
         which = {svc.network_address: "the network address", svc.broadcast_address: "the broadcast address"}
-        what = which.get(ip, "the first address, which Kubernetes gives the API server")
+        what = which.get(ip, "the first address")
         yield Problem(
             f"{p}.dns_service_ip",
-            f"{ip} is {what} of {svc}",
+            f"{ip} is {what} of {svc}"
+            + (", which Kubernetes gives the API server" if ip == svc.network_address + 1 else ""),
             f"use another address of {svc}, e.g. {svc.network_address + 10}",
         )
 
