@@ -1,0 +1,1 @@
+"""Kubernetes API server emulator, one per cluster: store, patches, controllers, exec."""

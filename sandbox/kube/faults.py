@@ -1,0 +1,56 @@
+"""Faults a test or the admin endpoint can inject into one cluster; each is bounded and removable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class AttachDelay:
+    factor: float = 1.0
+    extra_seconds: float = 0.0  # Azure seconds, scaled by the clock like every other duration
+
+
+@dataclass
+class KubeFaults:
+    # Key "" applies to every namespace of the cluster; a namespace key overrides it.
+    attach_delays: dict[str, AttachDelay] = field(default_factory=dict)
+    # (namespace, pod) -> crashes still to inject; None means until removed.
+    crash_loops: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    # (namespace, pod) whose container is held stopped until started again.
+    stopped: set[tuple[str, str]] = field(default_factory=set)
+
+    def attach_delay(self, namespace: str) -> AttachDelay:
+        return self.attach_delays.get(namespace) or self.attach_delays.get("") or AttachDelay()
+
+    def take_crash(self, namespace: str, pod: str) -> bool:
+        """Whether this start of the pod's container should crash; counts the crash down."""
+        key = (namespace, pod)
+        if key not in self.crash_loops:
+            return False
+        left = self.crash_loops[key]
+        if left is None:
+            return True
+        if left <= 1:
+            del self.crash_loops[key]
+        else:
+            self.crash_loops[key] = left - 1
+        return True
+
+    def clear(self) -> None:
+        self.attach_delays.clear()
+        self.crash_loops.clear()
+        self.stopped.clear()
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "attach_delays": {ns: vars(d) for ns, d in self.attach_delays.items()},
+            "crash_loops": [[ns, pod, n] for (ns, pod), n in self.crash_loops.items()],
+            "stopped": sorted([ns, pod] for ns, pod in self.stopped),
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.attach_delays = {ns: AttachDelay(**d) for ns, d in data.get("attach_delays", {}).items()}
+        self.crash_loops = {(ns, pod): n for ns, pod, n in data.get("crash_loops", [])}
+        self.stopped = {(ns, pod) for ns, pod in data.get("stopped", [])}
