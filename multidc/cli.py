@@ -60,8 +60,13 @@ def add_validate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.set_defaults(func=cmd_validate)
 
 
-# Each entry adds one subcommand whose parser sets `func` (args -> exit code): add plan, sandbox here.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [add_validate]
+def subcommands() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
+    """Each entry adds one subcommand whose parser sets `func` (args -> exit code)."""
+    # Imported here, not at module level: those modules import this one for read_spec/report,
+    # and `python -m multidc.cli` loads this file twice (as __main__ and as multidc.cli).
+    from multidc.plan_cmd import add_plan
+
+    return [add_validate, add_plan]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="multidc", description="Multi-datacenter Cassandra rings across Kubernetes clusters."
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in SUBCOMMANDS:
+    for add in subcommands():
         add(subparsers)
     return parser
 
@@ -86,15 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     result: int = args.func(args)
     return result
 
-
-def _register_more() -> None:
-    # Imported late: these modules import this one for read_spec/report.
-    from multidc.plan_cmd import add_plan
-
-    SUBCOMMANDS.append(add_plan)
-
-
-_register_more()
 
 if __name__ == "__main__":
     raise SystemExit(main())
