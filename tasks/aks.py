@@ -1,0 +1,94 @@
+"""AKS tasks: the managed cluster and its admin kubeconfig."""
+
+from __future__ import annotations
+
+import base64
+from functools import partial
+
+from azure.mgmt.containerservice.models import ManagedCluster
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from blocks.azure import AzureCloud
+from blocks.kube import save_kubeconfig
+from multidc_core import azure_bodies as bodies
+from multidc_core import naming
+from multidc_core.spec import RingSpec
+from tasks.arm_ensure import (
+    TASK_RETRIES,
+    TASK_RETRY_DELAY_S,
+    ArmOps,
+    Ensurer,
+    ResourceResult,
+    result,
+    tag_owner,
+)
+from tasks.arm_errors import PermanentAzureError, retry_condition
+from tasks.azure_network import az
+
+
+def _cluster_ops(cloud: AzureCloud, spec: RingSpec, dc: str) -> ArmOps:
+    a = az(spec, dc)
+    api = cloud.containerservice_client(a.subscription_id).managed_clusters
+    name = naming.cluster_name(spec.name, dc)
+    return ArmOps(
+        "AKS cluster", name,
+        get=partial(api.get, a.resource_group, name),
+        put=partial(api.begin_create_or_update, a.resource_group, name),
+        delete=partial(api.begin_delete, a.resource_group, name),
+        model=ManagedCluster, owner=tag_owner(spec.name, dc), deadline_s=cloud.cluster_deadline_seconds,
+    )
+
+
+@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+def ensure_cluster(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
+    """Guarantee the DC's AKS cluster exists: Azure CNI in the node subnet, the DC's identity.
+
+    Needs the identity and its role assignment first (see `ensure_role_assignment`).
+    Waits up to `cluster_deadline_seconds`; a cluster whose provisioning Failed is replaced.
+
+    Args:
+        cloud: Where ARM is and how to authenticate; `cluster_deadline_seconds` bounds the wait.
+        spec: The ring spec.
+        dc: An azure datacenter of the spec.
+
+    Returns:
+        The cluster's id, provisioning state and what was done.
+    """
+    ops = _cluster_ops(cloud, spec, dc)
+    return result(ops, Ensurer(cloud).ensure(ops, bodies.managed_cluster(spec, dc)))
+
+
+def _kubeconfig_text(value: bytes | str) -> str:
+    # The SDK hands back bytes already base64-decoded; a str here is still base64.
+    if isinstance(value, bytes):
+        return value.decode()
+    return base64.b64decode(value).decode()
+
+
+@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+def fetch_kubeconfig(cloud: AzureCloud, spec: RingSpec, dc: str) -> str:
+    """Store the cluster's admin kubeconfig in the DC's DatacenterKubeconfig block.
+
+    The kubeconfig holds credentials, so it goes straight into a secret block and only the
+    block's name is returned.
+
+    Args:
+        cloud: Where ARM is and how to authenticate.
+        spec: The ring spec.
+        dc: An azure datacenter of the spec.
+
+    Returns:
+        The name of the saved block (`multidc-<ring>-<dc>-kubeconfig`).
+    """
+    a = az(spec, dc)
+    api = cloud.containerservice_client(a.subscription_id).managed_clusters
+    name = naming.cluster_name(spec.name, dc)
+    ensurer = Ensurer(cloud)
+    creds = ensurer.call(f"AKS cluster {name}", api.list_cluster_admin_credentials, a.resource_group, name)
+    configs = list(creds.kubeconfigs or [])
+    if not configs or not configs[0].value:
+        raise PermanentAzureError(f"AKS cluster {name}", "NoKubeconfig", "ARM returned no admin kubeconfig")
+    block = save_kubeconfig(spec.name, dc, _kubeconfig_text(configs[0].value))
+    ensurer.log.info("AKS cluster %s: admin kubeconfig saved in block %s", name, block)
+    return block

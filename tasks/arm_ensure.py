@@ -1,0 +1,330 @@
+"""The ensure protocol every Azure task follows: GET by name, check ownership, compare, write only on change."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.polling import LROPoller
+from azure.core.polling.base_polling import OperationFailed
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+from pydantic import BaseModel, Field
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed, wait_none
+
+from blocks.azure import AzureCloud
+from multidc_core import naming
+from tasks.arm_errors import (
+    DeadlineExceededError,
+    PermanentAzureError,
+    ResourceNotOwnedError,
+    call_arm,
+    describe,
+    is_transient,
+)
+
+Action = Literal["created", "updated", "unchanged", "replaced"]
+Wire = dict[str, Any]
+
+TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
+# Fields ARM accepts on PUT but never returns on GET: comparing them would force a write every run.
+WRITE_ONLY = frozenset({"sharedKey"})
+# Prefect re-runs a task only for failures arm_errors calls transient; ARM calls inside are
+# already retried with back-off, so two task-level retries are a last resort, not the mechanism.
+TASK_RETRIES = 2
+TASK_RETRY_DELAY_S: list[float] = [10.0, 60.0]
+# Log a long wait's progress this often (seconds) at most: once a minute reads well in the UI.
+PROGRESS_EVERY_S = 60.0
+
+
+class ResourceResult(BaseModel):
+    """What an ensure_* task returns: enough to reference the resource, nothing secret."""
+
+    kind: str = Field(description="Resource kind, e.g. virtual network.")
+    name: str = Field(description="Resource name.")
+    id: str = Field(description="ARM resource id.")
+    provisioning_state: str | None = Field(description="provisioningState after the task.")
+    action: Action = Field(description="What the task did to reach the desired state.")
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The Prefect run logger inside a run; a module logger when called through `.fn`."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("multidc.tasks")
+
+
+def to_model(cls: Any, body: Mapping[str, Any]) -> Any:
+    """Wire-format dict -> SDK model, for both SDK generations (msrest and typespec)."""
+    deserialize = getattr(cls, "deserialize", None)
+    return deserialize(dict(body)) if deserialize else cls(dict(body))
+
+
+def to_wire(obj: Any) -> Wire:
+    """SDK model -> wire-format dict (camelCase, read-only fields kept)."""
+    if obj is None:
+        return {}
+    if hasattr(obj, "serialize"):
+        return dict(obj.serialize(keep_readonly=True))
+    return dict(obj.as_dict())
+
+
+def provisioning_state(wire: Mapping[str, Any]) -> str | None:
+    props = wire.get("properties") or {}
+    return props.get("provisioningState")
+
+
+def _norm(path: str, value: Any) -> Any:
+    # ARM echoes ids and locations in its own casing ("East US", resourceGroups/RG).
+    if isinstance(value, str) and (value.startswith("/subscriptions/") or path.endswith("location")):
+        return value.replace(" ", "").lower()
+    return value
+
+
+def differences(desired: Any, actual: Any, path: str = "") -> list[str]:
+    """Paths where `actual` does not hold what `desired` sets; fields ARM adds are ignored."""
+    if isinstance(desired, Mapping):
+        if not isinstance(actual, Mapping):
+            return [path or "."]
+        lower = {str(k).lower(): v for k, v in actual.items()}
+        out: list[str] = []
+        for key, want in desired.items():
+            if key in WRITE_ONLY:
+                continue
+            out += differences(want, lower.get(str(key).lower()), f"{path}.{key}" if path else key)
+        return out
+    if isinstance(desired, list):
+        if not isinstance(actual, list):
+            return [path]
+        if all(isinstance(d, Mapping) and "name" in d for d in desired):
+            by_name = {a.get("name"): a for a in actual if isinstance(a, Mapping)}
+            out = []
+            for d in desired:
+                out += differences(d, by_name.get(d["name"]), f"{path}[{d['name']}]")
+            return out
+        if all(not isinstance(d, Mapping | list) for d in desired):
+            # Address prefixes and zones are sets to ARM; order is not a difference.
+            want = sorted(str(_norm(path, d)) for d in desired)
+            have = sorted(str(_norm(path, a)) for a in actual)
+            return [] if want == have else [path]
+        if len(desired) != len(actual):
+            return [path]
+        return [p for i, (d, a) in enumerate(zip(desired, actual, strict=True)) for p in differences(d, a, f"{path}[{i}]")]
+    return [] if _norm(path, desired) == _norm(path, actual) else [path]
+
+
+def tag_owner(ring: str, dc: str | None) -> Callable[[Wire], str | None]:
+    """Ownership check by tags: ring and managed-by always, the DC when given."""
+    wanted = {naming.TAG_MANAGED_BY: naming.MANAGED_BY, naming.TAG_RING: ring}
+    if dc is not None:
+        wanted[naming.TAG_DC] = dc
+
+    def check(wire: Wire) -> str | None:
+        tags = wire.get("tags") or {}
+        wrong = [f"{k}={v}" for k, v in wanted.items() if tags.get(k) != v]
+        return f"it lacks the ownership tag(s) {', '.join(wrong)}" if wrong else None
+
+    return check
+
+
+@dataclass
+class ArmOps:
+    """How to read, write and delete one named resource; the SDK calls, already bound."""
+
+    kind: str
+    name: str
+    get: Callable[[], Any]
+    put: Callable[[Any], Any]  # returns an LROPoller or, for quick resources, the model
+    delete: Callable[[], Any]
+    model: Any
+    owner: Callable[[Wire], str | None]
+    deadline_s: float
+    # A resource in one of these states is replaced (deleted, then created).
+    replace_states: frozenset[str] = field(default_factory=lambda: frozenset({"Failed"}))
+    # Some resources (role assignments) cannot be updated in place: a difference replaces them.
+    replace_on_change: bool = False
+    state_of: Callable[[Wire], str | None] = provisioning_state
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+@dataclass
+class EnsureOutcome:
+    wire: Wire
+    action: Action
+
+
+def _elapsed(start: float) -> str:
+    s = int(time.monotonic() - start)
+    return f"{s // 60}m{s % 60:02d}s"
+
+
+class Ensurer:
+    """Runs the ensure protocol with one cloud's retry and wait policy."""
+
+    def __init__(self, cloud: AzureCloud) -> None:
+        self.cloud = cloud
+        self.log = run_logger()
+
+    def call(self, label: str, fn: Callable[..., Any], *args: Any) -> Any:
+        return call_arm(
+            label,
+            fn,
+            *args,
+            deadline_s=self.cloud.retry_deadline_seconds,
+            initial_backoff_s=self.cloud.retry_backoff_seconds,
+            logger=self.log,
+        )
+
+    def read(self, ops: ArmOps) -> Wire | None:
+        def get() -> Any:
+            try:
+                return ops.get()
+            except ResourceNotFoundError:
+                return None
+
+        found = self.call(ops.label, get)
+        return None if found is None else to_wire(found)
+
+    def ensure(self, ops: ArmOps, desired: Wire, compare: Wire | None = None) -> EnsureOutcome:
+        """GET; refuse foreign; wait out a running operation; replace Failed; write only on change.
+
+        `compare` is what must match (default: `desired`); `desired` is what a write sends.
+        """
+        actual = self.read(ops)
+        if actual is not None:
+            problem = ops.owner(actual)
+            if problem:
+                raise ResourceNotOwnedError(
+                    ops.label,
+                    "NotOwnedByMultidc",
+                    f"exists but {problem}; multidc never adopts a resource it did not create "
+                    "(delete it, or rename the ring or datacenter)",
+                )
+            state = ops.state_of(actual)
+            if state is not None and state not in TERMINAL_STATES:
+                self.log.info("%s: %s, waiting for it to settle", ops.label, state)
+                actual = self.wait_for_state(ops, lambda w: ops.state_of(w) in TERMINAL_STATES, ops.deadline_s)
+                state = ops.state_of(actual)
+        if actual is None:
+            return EnsureOutcome(self.write(ops, desired, "creating"), "created")
+        diffs = differences(desired if compare is None else compare, actual)
+        if state in ops.replace_states or (diffs and ops.replace_on_change):
+            why = f"provisioningState {state}" if state in ops.replace_states else f"{', '.join(diffs)} differ"
+            self.log.warning("%s: %s; replacing it (delete, then create)", ops.label, why)
+            self.remove(ops)
+            return EnsureOutcome(self.write(ops, desired, "re-creating"), "replaced")
+        if not diffs:
+            self.log.info("%s: exists and matches; nothing to do", ops.label)
+            return EnsureOutcome(actual, "unchanged")
+        self.log.info("%s: %s differ; updating", ops.label, ", ".join(diffs))
+        return EnsureOutcome(self.write(ops, desired, "updating"), "updated")
+
+    def write(self, ops: ArmOps, desired: Wire, verb: str) -> Wire:
+        self.log.info("%s: %s", ops.label, verb)
+        started = self.call(ops.label, ops.put, to_model(ops.model, desired))
+        if isinstance(started, LROPoller):
+            return to_wire(self.wait_poller(ops.label, started, ops.deadline_s))
+        return to_wire(started)
+
+    def remove(self, ops: ArmOps) -> None:
+        started = self.call(ops.label, ops.delete)
+        if isinstance(started, LROPoller):
+            self.wait_poller(ops.label, started, ops.deadline_s)
+
+    def wait_poller(self, label: str, poller: LROPoller[Any], deadline_s: float) -> Any:
+        """Wait on azure-core's poller (it polls and honours Retry-After), logging progress."""
+        start = time.monotonic()
+        chunk = max(1.0, min(PROGRESS_EVERY_S, 2 * self.cloud.poll_interval_seconds))
+
+        def step() -> bool:
+            try:
+                poller.wait(timeout=chunk)
+            except HttpResponseError as exc:
+                raise self._poll_failure(label, exc) from exc
+            if not poller.done():
+                self.log.info("%s: %s after %s", label, poller.status(), _elapsed(start))
+            return poller.done()
+
+        done = Retrying(
+            retry=retry_if_result(lambda finished: not finished),
+            stop=stop_after_delay(deadline_s),
+            wait=wait_none(),  # poller.wait() already blocks for `chunk` seconds
+            retry_error_callback=lambda state: False,
+        )(step)
+        if not done:
+            raise DeadlineExceededError(
+                label,
+                "DeadlineExceeded",
+                f"still {poller.status()} after {_elapsed(start)} (deadline {deadline_s:.0f}s)",
+            )
+        return poller.result()
+
+    def _poll_failure(self, label: str, exc: HttpResponseError) -> Exception:
+        if isinstance(exc.__cause__, OperationFailed):
+            # The operation itself ended Failed/Canceled: report ARM's words; a re-run replaces it.
+            fault = describe(exc)
+            return PermanentAzureError(label, fault.code, f"provisioning failed: {fault.message}", fault.status)
+        # A poll that kept failing (throttling, 5xx) stays transient so Prefect may retry the task.
+        return exc if is_transient(exc) else PermanentAzureError(label, *_fault_args(exc))
+
+    def wait_for_state(self, ops: ArmOps, ready: Callable[[Wire], bool], deadline_s: float) -> Wire:
+        """Poll GET every poll interval until `ready`, logging progress, or fail at the deadline."""
+        start = time.monotonic()
+        last: dict[str, Wire | None] = {"wire": None}
+
+        def step() -> bool:
+            wire = self.read(ops)
+            if wire is None:
+                raise PermanentAzureError(ops.label, "ResourceNotFound", "disappeared while waiting")
+            last["wire"] = wire
+            ok = ready(wire)
+            if not ok:
+                self.log.info("%s: %s after %s", ops.label, self.describe_state(ops, wire), _elapsed(start))
+            return ok
+
+        done = Retrying(
+            retry=retry_if_result(lambda finished: not finished),
+            stop=stop_after_delay(deadline_s),
+            wait=wait_fixed(self.cloud.poll_interval_seconds),
+            retry_error_callback=lambda state: False,
+        )(step)
+        wire = last["wire"] or {}
+        if not done:
+            raise DeadlineExceededError(
+                ops.label,
+                "DeadlineExceeded",
+                f"last state {self.describe_state(ops, wire)} after {_elapsed(start)} (deadline {deadline_s:.0f}s)",
+            )
+        return wire
+
+    @staticmethod
+    def describe_state(ops: ArmOps, wire: Wire) -> str:
+        props = wire.get("properties") or {}
+        parts = [f"provisioningState={ops.state_of(wire)}"]
+        for key in ("connectionStatus", "peeringState", "peeringSyncLevel"):
+            if key in props:
+                parts.append(f"{key}={props[key]}")
+        return " ".join(parts)
+
+
+def _fault_args(exc: BaseException) -> tuple[str, str, int | None]:
+    fault = describe(exc)
+    return fault.code, fault.message, fault.status
+
+
+def result(ops: ArmOps, outcome: EnsureOutcome) -> ResourceResult:
+    return ResourceResult(
+        kind=ops.kind,
+        name=ops.name,
+        id=str(outcome.wire.get("id", "")),
+        provisioning_state=ops.state_of(outcome.wire),
+        action=outcome.action,
+    )

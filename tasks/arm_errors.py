@@ -1,0 +1,229 @@
+"""The one place that decides whether an ARM failure is transient (retry) or permanent (stop)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+from azure.core.exceptions import (
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+)
+from tenacity.wait import wait_base
+
+T = TypeVar("T")
+
+# ARM error codes that mean "try again later", whatever the HTTP status says.
+TRANSIENT_CODES = frozenset(
+    {
+        "AnotherOperationInProgress",
+        "OperationInProgress",
+        "RetryableError",
+        "RetryableErrorDueToAnotherOperation",
+        "Throttled",
+        "TooManyRequests",
+        "ServerBusy",
+        # A just-created identity is not yet replicated to Entra ID; Azure documents a retry.
+        "PrincipalNotFound",
+        # A referenced resource (e.g. the gateway's public IP) is still Updating.
+        "ReferencedResourceNotProvisioned",
+    }
+)
+# Codes that look retryable by status (409) but never succeed on retry.
+PERMANENT_CODES = frozenset(
+    {"QuotaExceeded", "OperationNotAllowed", "InvalidTemplate", "LinkedInvalidPropertyId"}
+)
+TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_IN_PROGRESS_WORDS = ("in progress", "inprogress")
+# Never wait longer than this between two attempts, whatever Retry-After asks for.
+MAX_BACKOFF_S = 60.0
+
+log = logging.getLogger(__name__)
+
+
+class PermanentAzureError(RuntimeError):
+    """An ARM failure that retrying will not fix: ARM's code and message, and the resource."""
+
+    def __init__(self, resource: str, code: str, message: str, status: int | None = None) -> None:
+        self.resource = resource
+        self.code = code
+        self.message = message
+        self.status = status
+        where = f" (HTTP {status})" if status else ""
+        super().__init__(f"{resource}: {code}{where}: {message}")
+
+
+class ResourceNotOwnedError(PermanentAzureError):
+    """A resource with our deterministic name exists but lacks our ownership tags."""
+
+
+class DeadlineExceededError(PermanentAzureError):
+    """A wait ran out of time; names the resource and the last state seen."""
+
+
+@dataclass(frozen=True)
+class ArmFault:
+    """What an exception says once ARM's envelope is unwrapped."""
+
+    status: int | None
+    code: str
+    message: str
+
+
+def describe(exc: BaseException) -> ArmFault:
+    """Unwrap an azure-core exception into status, ARM error code and message."""
+    if not isinstance(exc, HttpResponseError):
+        return ArmFault(None, type(exc).__name__, str(exc))
+    err = getattr(exc, "error", None)
+    code, message = getattr(err, "code", None), getattr(err, "message", None)
+    if not code and exc.response is not None:
+        code, message = _code_from_body(exc.response)
+    status = exc.status_code
+    return ArmFault(status, code or f"HTTP{status or ''}", message or exc.message or str(exc))
+
+
+def _code_from_body(response: Any) -> tuple[str | None, str | None]:
+    # An LRO failure carries the error in the operation-status body, not in exc.error.
+    try:
+        body = json.loads(response.text())
+    except (ValueError, TypeError, AttributeError):
+        return None, None
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        return err.get("code"), err.get("message")
+    return None, None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the same request may succeed later: throttling, server faults, busy resources."""
+    if isinstance(exc, PermanentAzureError):
+        return False
+    if isinstance(exc, ServiceRequestError | ServiceResponseError | ConnectionError | TimeoutError):
+        return True
+    if not isinstance(exc, HttpResponseError):
+        return False
+    fault = describe(exc)
+    if fault.code in PERMANENT_CODES:
+        return False
+    if fault.code in TRANSIENT_CODES or fault.status in TRANSIENT_STATUS:
+        return True
+    if fault.status == 409:
+        # A 409 is a real conflict unless ARM says the resource is merely busy.
+        return any(w in fault.message.lower() for w in _IN_PROGRESS_WORDS)
+    return False
+
+
+def permanent(resource: str, exc: BaseException) -> PermanentAzureError:
+    """Wrap any failure into a PermanentAzureError that names the resource and ARM's words."""
+    if isinstance(exc, PermanentAzureError):
+        return exc
+    fault = describe(exc)
+    return PermanentAzureError(resource, fault.code, fault.message, fault.status)
+
+
+def retry_after_seconds(exc: BaseException | None) -> float | None:
+    """The delay ARM asked for in Retry-After (seconds or an HTTP date), if any."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import UTC, datetime
+
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class wait_retry_after_or_exponential(wait_base):  # noqa: N801 - tenacity's naming
+    """Exponential back-off from `initial`, replaced by Retry-After when ARM sends one."""
+
+    def __init__(self, initial: float, maximum: float = MAX_BACKOFF_S) -> None:
+        self.initial = initial
+        self.maximum = maximum
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        asked = retry_after_seconds(outcome.exception()) if outcome is not None else None
+        if asked is not None:
+            return min(asked, self.maximum)
+        return min(self.initial * 2 ** (retry_state.attempt_number - 1), self.maximum)
+
+
+def retrying(
+    resource: str, *, deadline_s: float, initial_backoff_s: float, logger: Any = None
+) -> Retrying:
+    """A tenacity Retrying that repeats transient failures until `deadline_s` has passed.
+
+    Use as `retrying(...)(fn, *args)` or `for attempt in retrying(...): with attempt: ...`.
+    Permanent failures, and the last transient one at the deadline, propagate unchanged;
+    `call_arm` turns them into PermanentAzureError.
+    """
+    out = logger or log
+
+    def _before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        fault = describe(exc) if exc else ArmFault(None, "?", "")
+        out.warning(
+            "%s: transient ARM error %s (HTTP %s), attempt %d, retrying in %.1fs",
+            resource,
+            fault.code,
+            fault.status,
+            state.attempt_number,
+            state.upcoming_sleep,
+        )
+
+    return Retrying(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_delay(deadline_s),
+        wait=wait_retry_after_or_exponential(initial_backoff_s),
+        before_sleep=_before_sleep,
+        reraise=True,
+    )
+
+
+def call_arm(
+    resource: str,
+    fn: Callable[..., T],
+    *args: Any,
+    deadline_s: float,
+    initial_backoff_s: float,
+    logger: Any = None,
+    **kwargs: Any,
+) -> T:
+    """Call one ARM operation with transient retries; anything else becomes PermanentAzureError."""
+    try:
+        return retrying(
+            resource, deadline_s=deadline_s, initial_backoff_s=initial_backoff_s, logger=logger
+        )(fn, *args, **kwargs)
+    except PermanentAzureError:
+        raise
+    except (HttpResponseError, ServiceRequestError, ServiceResponseError, ConnectionError) as exc:
+        raise permanent(resource, exc) from exc
+
+
+def retry_condition(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect `retry_condition_fn`: retry a task run only when its failure was transient."""
+    try:
+        state.result()
+    except Exception as exc:  # the failed state re-raises the task's exception here
+        return is_transient(exc)
+    return False

@@ -1,0 +1,327 @@
+"""Azure networking tasks: resource groups, VNets, gateways, connections and peerings."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from functools import partial
+
+from azure.mgmt.network.models import (
+    PublicIPAddress,
+    VirtualNetwork,
+    VirtualNetworkGateway,
+    VirtualNetworkGatewayConnection,
+    VirtualNetworkPeering,
+)
+from azure.mgmt.resource.resources.models import ResourceGroup
+from prefect import task
+from prefect.blocks.system import Secret
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, Field, SecretStr
+
+from blocks.azure import AzureCloud
+from multidc_core import azure_bodies as bodies
+from multidc_core import naming
+from multidc_core.spec import AzureDC, InterconnectMode, RingSpec
+from tasks.arm_ensure import (
+    TASK_RETRIES,
+    TASK_RETRY_DELAY_S,
+    ArmOps,
+    Ensurer,
+    ResourceResult,
+    Wire,
+    result,
+    tag_owner,
+)
+from tasks.arm_errors import PermanentAzureError, retry_condition
+
+# 32 bytes of randomness: the key is only ever compared by the two gateways.
+SHARED_KEY_BYTES = 32
+
+
+class LinkResult(BaseModel):
+    """State of one directed interconnect link (gateway connection or peering)."""
+
+    name: str = Field(description="Connection or peering name (src-to-dst).")
+    kind: str = Field(description="gateway connection or peering.")
+    status: str = Field(description="connectionStatus or peeringState at the end of the wait.")
+
+
+def az(spec: RingSpec, dc: str) -> AzureDC:
+    """The Azure settings of an azure DC; anything else is a bug in the caller."""
+    settings = spec.dc(dc).azure
+    if settings is None:
+        raise ValueError(f"datacenter {dc!r} is not an azure datacenter")
+    return settings
+
+
+def _no_tags(_: Wire) -> str | None:
+    # Child resources (peerings) take no tags; they are ours because their parent VNet is.
+    return None
+
+
+def _vnet_ops(cloud: AzureCloud, spec: RingSpec, dc: str) -> ArmOps:
+    a = az(spec, dc)
+    api = cloud.network_client(a.subscription_id).virtual_networks
+    name = naming.vnet_name(spec.name, dc)
+    return ArmOps(
+        "virtual network", name,
+        get=partial(api.get, a.resource_group, name),
+        put=partial(api.begin_create_or_update, a.resource_group, name),
+        delete=partial(api.begin_delete, a.resource_group, name),
+        model=VirtualNetwork, owner=tag_owner(spec.name, dc), deadline_s=cloud.resource_deadline_seconds,
+    )
+
+
+@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+def ensure_resource_group(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
+    """Guarantee the DC's resource group exists, tagged for this ring.
+
+    Several DCs may share a group, so ownership is checked on the ring tag only.
+
+    Args:
+        cloud: Where ARM is and how to authenticate.
+        spec: The ring spec.
+        dc: An azure datacenter of the spec.
+
+    Returns:
+        The group's id and what was done.
+    """
+    a = az(spec, dc)
+    api = cloud.resource_client(a.subscription_id).resource_groups
+    sharers = [d.name for d in spec.azure_dcs if az(spec, d.name).resource_group == a.resource_group]
+    desired = bodies.resource_group(spec, dc)
+    ops = ArmOps(
+        "resource group", a.resource_group,
+        get=partial(api.get, a.resource_group),
+        put=partial(api.create_or_update, a.resource_group),
+        delete=partial(api.begin_delete, a.resource_group),
+        model=ResourceGroup, owner=tag_owner(spec.name, None), deadline_s=cloud.resource_deadline_seconds,
+    )
+    compare = desired
+    if len(sharers) > 1:
+        # The first DC's tag stays on a shared group; comparing it would rewrite it every run.
+        compare = {**desired, "tags": {k: v for k, v in desired["tags"].items() if k != naming.TAG_DC}}
+    return result(ops, Ensurer(cloud).ensure(ops, desired, compare))
+
+
+@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+def ensure_vnet(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
+    """Guarantee the DC's VNet exists with its address space and subnets `nodes` and `GatewaySubnet`.
+
+    Args:
+        cloud: Where ARM is and how to authenticate.
+        spec: The ring spec.
+        dc: An azure datacenter of the spec.
+
+    Returns:
+        The VNet's id, provisioning state and what was done.
+    """
+    ops = _vnet_ops(cloud, spec, dc)
+    return result(ops, Ensurer(cloud).ensure(ops, bodies.virtual_network(spec, dc)))
+
+
+@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+def ensure_public_ip(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
+    """Guarantee the gateway's Standard, static, zone-redundant public IP exists.
+
+    Args:
+        cloud: Where ARM is and how to authenticate.
+        spec: The ring spec.
+        dc: An azure datacenter of the spec.
+
+    Returns:
+        The public IP's id, provisioning state and what was done.
+    """
+    a = az(spec, dc)
+    api = cloud.network_client(a.subscription_id).public_ip_addresses
+    name = naming.public_ip_name(spec.name, dc)
+    ops = ArmOps(
+        "public IP", name,
+        get=partial(api.get, a.resource_group, name),
+        put=partial(api.begin_create_or_update, a.resource_group, name),
+        delete=partial(api.begin_delete, a.resource_group, name),
+        model=PublicIPAddress, owner=tag_owner(spec.name, dc), deadline_s=cloud.resource_deadline_seconds,
+    )
+    return result(ops, Ensurer(cloud).ensure(ops, bodies.public_ip(spec, dc)))
+
+
+@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+def ensure_gateway(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
+    """Guarantee the DC's route-based VPN gateway exists; waits up to the gateway deadline.
+
+    A gateway whose provisioning Failed is deleted and created again.
+
+    Args:
+        cloud: Where ARM is and how to authenticate; `gateway_deadline_seconds` bounds the wait.
+        spec: The ring spec (gateway SKU in `interconnect.gateway_sku`).
+        dc: An azure datacenter of the spec.
+
+    Returns:
+        The gateway's id, provisioning state and what was done.
+    """
+    a = az(spec, dc)
+    api = cloud.network_client(a.subscription_id).virtual_network_gateways
+    name = naming.gateway_name(spec.name, dc)
+    ops = ArmOps(
+        "VPN gateway", name,
+        get=partial(api.get, a.resource_group, name),
+        put=partial(api.begin_create_or_update, a.resource_group, name),
+        delete=partial(api.begin_delete, a.resource_group, name),
+        model=VirtualNetworkGateway, owner=tag_owner(spec.name, dc), deadline_s=cloud.gateway_deadline_seconds,
+    )
+    return result(ops, Ensurer(cloud).ensure(ops, bodies.virtual_network_gateway(spec, dc)))
+
+
+def shared_key_block_name(ring: str) -> str:
+    """Name of the Prefect Secret block that holds the ring's VPN shared key."""
+    return f"multidc-{ring}-vpn-shared-key"
+
+
+def _load_secret(name: str) -> str | None:
+    try:
+        block = Secret.load(name)
+    except ValueError:  # Prefect's "Unable to find block document"
+        return None
+    assert isinstance(block, Secret)
+    return str(block.get())
+
+
+def _shared_key(ring: str) -> str:
+    """The ring's VPN shared key: generated once, then always read back from its Secret block."""
+    name = shared_key_block_name(ring)
+    key = _load_secret(name)
+    if key is None:
+        # If the other direction's task saves first, ours is refused and both use theirs.
+        with contextlib.suppress(ValueError):
+            Secret(value=SecretStr(secrets.token_urlsafe(SHARED_KEY_BYTES))).save(name, overwrite=False)
+        key = _load_secret(name)
+    if key is None:
+        raise RuntimeError(f"Secret block {name} could not be created or read")
+    return key
+
+
+@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+def ensure_gateway_connection(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ResourceResult:
+    """Guarantee the Vnet2Vnet connection from src's gateway to dst's, with the ring's shared key.
+
+    The key lives in the Secret block `multidc-<ring>-vpn-shared-key` (created on first
+    use); it is never a parameter, never logged and never returned.
+
+    Args:
+        cloud: Where ARM is and how to authenticate.
+        spec: The ring spec.
+        src: DC whose resource group and gateway the connection starts from.
+        dst: DC whose gateway it goes to.
+
+    Returns:
+        The connection's id, provisioning state and what was done.
+    """
+    a = az(spec, src)
+    api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
+    name = naming.connection_name(spec.name, src, dst)
+    ops = ArmOps(
+        "gateway connection", name,
+        get=partial(api.get, a.resource_group, name),
+        put=partial(api.begin_create_or_update, a.resource_group, name),
+        delete=partial(api.begin_delete, a.resource_group, name),
+        model=VirtualNetworkGatewayConnection, owner=tag_owner(spec.name, src),
+        deadline_s=cloud.connection_deadline_seconds,
+    )
+    # sharedKey is write-only to ARM, so the comparison ignores it; only a write carries it.
+    desired = bodies.with_shared_key(bodies.connection(spec, src, dst), _shared_key(spec.name))
+    return result(ops, Ensurer(cloud).ensure(ops, desired))
+
+
+def _peering_ops(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ArmOps:
+    a = az(spec, src)
+    api = cloud.network_client(a.subscription_id).virtual_network_peerings
+    vnet = naming.vnet_name(spec.name, src)
+    name = naming.peering_name(spec.name, src, dst)
+    return ArmOps(
+        "VNet peering", name,
+        get=partial(api.get, a.resource_group, vnet, name),
+        put=partial(api.begin_create_or_update, a.resource_group, vnet, name),
+        delete=partial(api.begin_delete, a.resource_group, vnet, name),
+        model=VirtualNetworkPeering, owner=_no_tags, deadline_s=cloud.resource_deadline_seconds,
+    )
+
+
+@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+def ensure_peering(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ResourceResult:
+    """Guarantee the global peering on src's VNet towards dst's VNet.
+
+    The VNet must exist and be ours (the peering has no tags of its own). A peering left
+    Disconnected (the remote side was deleted) is replaced.
+
+    Args:
+        cloud: Where ARM is and how to authenticate.
+        spec: The ring spec.
+        src: DC whose VNet carries the peering.
+        dst: DC whose VNet it points to.
+
+    Returns:
+        The peering's id, provisioning state and what was done.
+    """
+    ensurer = Ensurer(cloud)
+    vnet_ops = _vnet_ops(cloud, spec, src)
+    vnet = ensurer.read(vnet_ops)
+    if vnet is None or vnet_ops.owner(vnet):
+        raise PermanentAzureError(
+            f"VNet peering {naming.peering_name(spec.name, src, dst)}", "ParentNotReady",
+            f"its VNet {vnet_ops.name} is missing or not owned by multidc; run ensure_vnet first",
+        )
+    ops = _peering_ops(cloud, spec, src, dst)
+    actual = ensurer.read(ops)
+    if actual is not None and (actual.get("properties") or {}).get("peeringState") == "Disconnected":
+        ensurer.log.warning("%s: Disconnected (remote side was re-created); replacing it", ops.label)
+        ensurer.remove(ops)
+        outcome = ensurer.ensure(ops, bodies.peering(spec, src, dst))
+        outcome.action = "replaced"
+        return result(ops, outcome)
+    return result(ops, ensurer.ensure(ops, bodies.peering(spec, src, dst)))
+
+
+@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+def wait_connected(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> LinkResult:
+    """Wait until the link src -> dst reports Connected (connection or peering, by interconnect mode).
+
+    Polls every `poll_interval_seconds` and fails after `connection_deadline_seconds` with
+    the link's last state.
+
+    Args:
+        cloud: Where ARM is, how to authenticate, how often to poll and for how long.
+        spec: The ring spec.
+        src: DC the link starts from.
+        dst: DC the link goes to.
+
+    Returns:
+        The link's name and final status.
+    """
+    start = time.monotonic()
+    mode = spec.interconnect.mode
+    if mode is InterconnectMode.VPN_GATEWAY:
+        a = az(spec, src)
+        api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
+        name = naming.connection_name(spec.name, src, dst)
+        ops = ArmOps(
+            "gateway connection", name,
+            get=partial(api.get, a.resource_group, name),
+            put=partial(api.begin_create_or_update, a.resource_group, name),
+            delete=partial(api.begin_delete, a.resource_group, name),
+            model=VirtualNetworkGatewayConnection, owner=tag_owner(spec.name, src),
+            deadline_s=cloud.connection_deadline_seconds,
+        )
+        key = "connectionStatus"
+    elif mode is InterconnectMode.GLOBAL_PEERING:
+        ops = _peering_ops(cloud, spec, src, dst)
+        key = "peeringState"
+    else:
+        raise ValueError(f"interconnect mode {mode.value!r} has no Azure links to wait for")
+    wire = Ensurer(cloud).wait_for_state(
+        ops, lambda w: (w.get("properties") or {}).get(key) == "Connected", cloud.connection_deadline_seconds
+    )
+    status = str((wire.get("properties") or {}).get(key))
+    Ensurer(cloud).log.info("%s: %s after %.0fs", ops.label, status, time.monotonic() - start)
+    return LinkResult(name=ops.name, kind=ops.kind, status=status)
