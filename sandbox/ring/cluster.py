@@ -1,0 +1,277 @@
+"""RingSim: every simulated Cassandra node of the sandbox world, the rings they form, and exec."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.clock import Clock
+from sandbox.ring import storage
+from sandbox.ring.auth import default_role_cells
+from sandbox.ring.consistency import Coordinator, replicas
+from sandbox.ring.model import Ring, system_keyspaces
+from sandbox.ring.network import Network
+from sandbox.ring.node import Node, parse_config
+
+JMX_DOWN = "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'."
+
+
+@dataclass
+class ExecResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class RingSim:
+    """All nodes keyed by "<k8s-cluster>/<namespace>/<pod>"; rings keyed by an opaque id."""
+
+    def __init__(self, network: Network, clock: Clock | None = None) -> None:
+        self.network = network
+        self.clock = clock or Clock(time_scale=0.0)
+        self.nodes: dict[str, Node] = {}
+        self.rings: dict[str, Ring] = {}
+
+    # ---- queries -------------------------------------------------------------------------------
+
+    def members(self, ring_id: str | None) -> list[Node]:
+        ring = self.rings.get(ring_id or "")
+        return [self.nodes[m] for m in ring.members if m in self.nodes] if ring else []
+
+    def ring_of(self, node_id: str) -> Ring | None:
+        node = self.nodes.get(node_id)
+        return self.rings.get(node.ring_id or "") if node else None
+
+    def node_at(self, ip: str) -> Node | None:
+        """The running node listening on this address, if any."""
+        for n in self.nodes.values():
+            if n.ip == ip and n.up:
+                return n
+        return None
+
+    def live_from(self, node: Node) -> Callable[[Node], bool]:
+        """Whether `node` sees another node as up: it runs and packets get through."""
+        return lambda other: other.up and self.network.reachable(node.ip, other.ip)
+
+    def state(self, node: Node) -> str:
+        return "J" if node.joining_until > self.clock.now() else "N"
+
+    def is_ready(self, node_id: str) -> bool:
+        node = self.nodes.get(node_id)
+        return bool(node and node.up and node.ring_id and self.state(node) == "N")
+
+    def coordinator(self, node: Node) -> Coordinator:
+        return Coordinator(node, self.members(node.ring_id), self.live_from(node), self.clock.now())
+
+    def next_ts(self, ring: Ring) -> int:
+        ring.last_ts = max(int(self.clock.now() * 1_000_000), ring.last_ts + 1)
+        return ring.last_ts
+
+    def logs(self, node_id: str) -> list[str]:
+        node = self.nodes.get(node_id)
+        return list(node.log) if node else []
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+
+    def start_node(self, node_id: str, ip: str, env: dict[str, str], cassandra_yaml: str | None) -> str | None:
+        """Start (or restart) the JVM of a node. None when it runs; else the crash message."""
+        try:
+            config = parse_config(ip, env, cassandra_yaml)
+        except ValueError as e:
+            return self._crash(node_id, f"Exception (org.apache.cassandra.exceptions.ConfigurationException) {e}")
+        node = self.nodes.get(node_id)
+        if node is not None and node.ring_id in self.rings:
+            if node.config.dc != config.dc:
+                return self._crash(
+                    node_id,
+                    f"Cannot start node if snitch's data center ({config.dc}) differs from previous data "
+                    f"center ({node.config.dc}). Please fix the snitch configuration, decommission and "
+                    "rebootstrap this node",
+                )
+            node.ip, node.config = ip, config
+            return self._restart(node)
+        node = Node(node_id, ip, config)
+        self.nodes[node_id] = node
+        return self._bootstrap(node)
+
+    def _crash(self, node_id: str, message: str) -> str:
+        node = self.nodes.get(node_id)
+        if node is not None:
+            node.up = False
+            node.note(f"ERROR {message}")
+        return message
+
+    def _seeds(self, node: Node) -> tuple[bool, list[Node], list[str]]:
+        """(am I a seed, live reachable seed nodes in list order, why each other seed was not usable)."""
+        is_seed, found, why = False, [], []
+        for seed in node.config.seeds:
+            try:
+                ipaddress.ip_address(seed)
+                ip: str | None = seed
+            except ValueError:
+                ip = self.network.resolve(node.ip, seed)
+            if ip is None:
+                why.append(f"{seed}: name does not resolve from {node.ip}")
+                continue
+            if ip == node.ip:
+                is_seed = True
+                continue
+            if not self.network.reachable(node.ip, ip):
+                why.append(f"{seed} ({ip}): unreachable from {node.ip}")
+                continue
+            other = self.node_at(ip)
+            if other is None or other.ring_id is None:
+                why.append(f"{seed} ({ip}): no Cassandra node running there")
+            elif other.config.cluster_name != node.config.cluster_name:
+                # Real gossip drops it with "ClusterName mismatch"; the seed does not count.
+                why.append(f"{seed} ({ip}): ClusterName mismatch ({other.config.cluster_name!r})")
+            else:
+                found.append(other)
+        return is_seed, found, why
+
+    def _bootstrap(self, node: Node) -> str | None:
+        is_seed, seeds, why = self._seeds(node)
+        if seeds:
+            ring = self.rings[seeds[0].ring_id or ""]
+            members = self.members(ring.ring_id)
+            if not is_seed and any(m.up and self.state(m) == "J" for m in members):
+                return self._crash(
+                    node.node_id,
+                    "Other bootstrapping/leaving/moving nodes detected, cannot bootstrap while "
+                    "cassandra.consistent.rangemovement is true",
+                )
+            ring.members.append(node.node_id)
+            node.ring_id, node.up = ring.ring_id, True
+            if not is_seed:  # seeds never auto-bootstrap; others stream and stay UJ for a while
+                node.joining_until = self.clock.now() + self.clock.duration("node_bootstrap")
+                self._stream_to(node, None)
+            node.note(f"INFO Joined ring {ring.ring_id} of cluster {ring.cluster_name!r} via {seeds[0].ip}")
+            self._ensure_default_role(node)
+            return None
+        if not is_seed:
+            detail = "; ".join(why) or "no seeds configured"
+            return self._crash(node.node_id, f"Unable to contact any seeds! ({detail})")
+        ring = Ring(ring_id=str(uuid.uuid4()), cluster_name=node.config.cluster_name)
+        ring.keyspaces = system_keyspaces()
+        ring.members.append(node.node_id)
+        self.rings[ring.ring_id] = ring
+        node.ring_id, node.up = ring.ring_id, True
+        node.note(
+            f"INFO No other seed reachable ({'; '.join(why) or 'none listed'}): starting a new ring "
+            f"{ring.ring_id} named {ring.cluster_name!r}"
+        )
+        self._ensure_default_role(node)
+        return None
+
+    def _restart(self, node: Node) -> str | None:
+        is_seed, seeds, why = self._seeds(node)
+        if not is_seed and not any(s.ring_id == node.ring_id for s in seeds):
+            # Rings never merge: a seed of another ring with the same name is no use to this node.
+            why += [f"{s.ip}: belongs to another ring" for s in seeds if s.ring_id != node.ring_id]
+            return self._crash(node.node_id, f"Unable to gossip with any peers ({'; '.join(why)})")
+        node.up = True
+        node.note(f"INFO Restarted in ring {node.ring_id}")
+        self._ensure_default_role(node)
+        return None
+
+    def stop_node(self, node_id: str) -> None:
+        node = self.nodes.get(node_id)
+        if node is not None and node.up:
+            node.up = False
+            node.note("INFO Stopped (JVM down)")
+
+    def remove_node(self, node_id: str) -> None:
+        """Forget the node (volume deleted / removenode): it leaves its ring's membership."""
+        node = self.nodes.pop(node_id, None)
+        ring = self.rings.get(node.ring_id or "") if node else None
+        if ring is not None:
+            ring.members = [m for m in ring.members if m != node_id]
+            if not ring.members:
+                del self.rings[ring.ring_id]
+
+    # ---- data movement -------------------------------------------------------------------------
+
+    def _stream_to(self, node: Node, source_dc: str | None, keyspace: str | None = None) -> int:
+        """Copy every partition this node replicates from live peers (bootstrap, rebuild, repair)."""
+        ring = self.rings[node.ring_id or ""]
+        members = self.members(ring.ring_id)
+        live = self.live_from(node)
+        peers = [m for m in members if m is not node and live(m) and source_dc in (None, m.config.dc)]
+        copied = 0
+        for ks_name, ks in ring.keyspaces.items():
+            if keyspace not in (None, ks_name):
+                continue
+            for table in ks.tables:
+                keys = {k for p in peers for k in p.data.get(ks_name, {}).get(table, {})}
+                for key in keys:
+                    if node not in replicas(ks, key, members):
+                        continue
+                    held = node.data.setdefault(ks_name, {}).setdefault(table, {})
+                    merged = held.get(key)
+                    for p in peers:
+                        merged = storage.merge(merged, p.data.get(ks_name, {}).get(table, {}).get(key))
+                    if merged is not None and merged != held.get(key):
+                        held[key] = merged
+                        copied += 1
+        return copied
+
+    def repair(self, node: Node, keyspace: str | None) -> int:
+        """Anti-entropy repair of this node's ranges: all live replicas end with the merged data."""
+        copied = self._stream_to(node, None, keyspace)
+        ring = self.rings[node.ring_id or ""]
+        members = self.members(ring.ring_id)
+        live = self.live_from(node)
+        for ks_name, ks in ring.keyspaces.items():
+            if keyspace not in (None, ks_name):
+                continue
+            for table, held in ((t, node.data.get(ks_name, {}).get(t, {})) for t in ks.tables):
+                for key, part in held.items():
+                    for r in replicas(ks, key, members):
+                        if r is not node and live(r):
+                            theirs = r.data.setdefault(ks_name, {}).setdefault(table, {})
+                            theirs[key] = storage.merge(theirs.get(key), part)
+        return copied
+
+    def rebuild(self, node: Node, source_dc: str | None) -> int:
+        return self._stream_to(node, source_dc)
+
+    def _ensure_default_role(self, node: Node) -> None:
+        """PasswordAuthenticator creates cassandra/cassandra when the ring has no roles at all."""
+        if not node.config.auth:
+            return
+        ring = self.rings[node.ring_id or ""]
+        if any(m.data.get("system_auth", {}).get("roles") for m in self.members(ring.ring_id)):
+            return
+        coord = self.coordinator(node)
+        ks = ring.keyspaces["system_auth"]
+        key = '"cassandra"'
+        cells = default_role_cells()
+        # Real Cassandra writes it USING TIMESTAMP 0 so that any later ALTER ROLE wins.
+        for r in replicas(ks, key, coord.members):
+            if coord.live(r):
+                table = r.data.setdefault("system_auth", {}).setdefault("roles", {})
+                table[key] = storage.write(table.get(key), cells, 0, None)
+        node.note("INFO Created default superuser role 'cassandra'")
+
+    # ---- exec and state ------------------------------------------------------------------------
+
+    def exec(self, node_id: str, argv: list[str], env: dict[str, str]) -> ExecResult:
+        from sandbox.ring.commands import run_command  # commands import this module for types
+
+        node = self.nodes.get(node_id)
+        if node is None:
+            return ExecResult(126, "", f"container for {node_id} is not running\n")
+        return run_command(self, node, argv, env)
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "nodes": {k: n.to_dict() for k, n in self.nodes.items()},
+            "rings": {k: r.to_dict() for k, r in self.rings.items()},
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.nodes = {k: Node.from_dict(v) for k, v in state.get("nodes", {}).items()}
+        self.rings = {k: Ring.from_dict(v) for k, v in state.get("rings", {}).items()}

@@ -1,0 +1,148 @@
+"""`nodetool` inside a simulated pod: status (real 4.x/5.0 layout), repair, rebuild, describecluster."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+from sandbox.ring.model import NTS, SIMPLE, SYSTEM_KEYSPACES, Keyspace
+from sandbox.ring.node import Node
+
+if TYPE_CHECKING:
+    from sandbox.ring.cluster import ExecResult, RingSim
+
+USAGE = "See 'nodetool help' or 'nodetool help <command>'."
+NOTE_MEANINGLESS = (
+    "Note: Non-system keyspaces don't have the same replication settings, "
+    "effective ownership information is meaningless"
+)
+
+
+def stringify_size(size: float) -> str:
+    """Cassandra's FileUtils.stringifyFileSize: two decimals at most, binary units."""
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{f'{size / scale:.2f}'.rstrip('0').rstrip('.')} {unit}"
+    return f"{int(size)} bytes"
+
+
+def load_of(node: Node) -> str:
+    # A fresh node already holds ~70 KiB of system tables; the jitter keeps the column realistic.
+    base = 70 * 1024 + int(hashlib.sha256(node.host_id.encode()).hexdigest()[:4], 16) % (40 * 1024)
+    return stringify_size(base + len(json.dumps(node.data)))
+
+
+def _ownership(ks: Keyspace | None, node: Node, members: list[Node]) -> float:
+    if ks is None:
+        return 100.0 / len(members)  # raw token ownership, spread evenly
+    if ks.strategy == NTS:
+        in_dc = sum(1 for m in members if m.config.dc == node.config.dc)
+        rf = ks.dc_factors().get(node.config.dc, 0)
+        return min(100.0, 100.0 * rf / in_dc) if in_dc else 0.0
+    if ks.strategy == SIMPLE:
+        return min(100.0, 100.0 * ks.total_rf() / len(members))
+    return 100.0
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def status(sim: RingSim, node: Node, keyspace: str | None) -> tuple[int, str, str]:
+    ring = sim.rings[node.ring_id or ""]
+    members = sim.members(ring.ring_id)
+    note = ""
+    ks: Keyspace | None = None
+    if keyspace is not None:
+        ks = ring.keyspaces.get(keyspace)
+        if ks is None:
+            return 1, "", f"nodetool: The keyspace {keyspace}, does not exist\n{USAGE}\n"
+    else:
+        user = [k for n, k in ring.keyspaces.items() if n not in SYSTEM_KEYSPACES]
+        if len({json.dumps(k.replication, sort_keys=True) for k in user}) > 1:
+            note = NOTE_MEANINGLESS
+        elif user:
+            ks = user[0]
+    live = sim.live_from(node)
+    out: list[str] = []
+    for dc in sorted({m.config.dc for m in members}):
+        header = f"Datacenter: {dc}"
+        out += [header, "=" * len(header), "Status=Up/Down", "|/ State=Normal/Leaving/Joining/Moving"]
+        rows = [["--", "Address", "Load", "Tokens", "Owns (effective)", "Host ID", "Rack"]]
+        for m in sorted((m for m in members if m.config.dc == dc), key=lambda m: m.token):
+            up = m is node or live(m)
+            owns = "?" if note else f"{_ownership(ks, m, members):.1f}%"
+            rows.append(
+                [
+                    ("U" if up else "D") + sim.state(m),
+                    m.ip,
+                    load_of(m),
+                    str(m.config.num_tokens),
+                    owns,
+                    m.host_id,
+                    m.config.rack,
+                ]
+            )
+        out += _table(rows)
+        out.append("")
+    if note:
+        out.append(note)
+    return 0, "\n".join(out) + "\n", ""
+
+
+def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
+    from sandbox.ring.cluster import JMX_DOWN, ExecResult
+
+    # Connection flags address JMX; in a pod it is always the local node.
+    rest: list[str] = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in ("-h", "--host", "-p", "--port", "-u", "--username", "-pw", "--password", "-pwf"):
+            skip = True
+        else:
+            rest.append(a)
+    if not rest:
+        return ExecResult(1, "", f"nodetool: No command given\n{USAGE}\n")
+    if not node.up or node.ring_id not in sim.rings:
+        return ExecResult(1, "", JMX_DOWN + "\n")
+    cmd, params = rest[0], [p for p in rest[1:] if p != "--"]
+    if cmd == "status":
+        positional = [p for p in params if not p.startswith("-")]
+        rc, out, err = status(sim, node, positional[0] if positional else None)
+        return ExecResult(rc, out, err)
+    if cmd == "version":
+        return ExecResult(0, "ReleaseVersion: 5.0.2\n", "")
+    if cmd == "describecluster":
+        ring = sim.rings[node.ring_id or ""]
+        text = (
+            f"Cluster Information:\n\tName: {ring.cluster_name}\n\tSnitch: "
+            f"org.apache.cassandra.locator.{node.config.snitch}\n\tDynamicEndPointSnitch: enabled\n"
+            "\tPartitioner: org.apache.cassandra.dht.Murmur3Partitioner\n"
+        )
+        return ExecResult(0, text, "")
+    if cmd == "repair":
+        down = [m for m in sim.members(node.ring_id) if m is not node and not sim.live_from(node)(m)]
+        if down:
+            msg = f"Endpoint not alive: /{down[0].ip}:7000"
+            return ExecResult(2, "", f"error: Repair job has failed with the error message: {msg}\n")
+        positional = [p for p in params if not p.startswith("-")]
+        ks = positional[0] if positional else None
+        if ks is not None and ks not in sim.rings[node.ring_id or ""].keyspaces:
+            return ExecResult(2, "", f"error: Keyspace [{ks}] does not exist.\n")
+        sim.repair(node, ks)
+        label = ks or "all keyspaces"
+        return ExecResult(0, f"[repair #1] Repair session for {label} finished\n", "")
+    if cmd == "rebuild":
+        positional = [p for p in params if not p.startswith("-")]
+        src = positional[0] if positional else None
+        if src is not None and not any(
+            m.config.dc == src and sim.live_from(node)(m) for m in sim.members(node.ring_id) if m is not node
+        ):
+            return ExecResult(2, "", f"error: Unable to find sufficient sources for streaming from DC {src}\n")
+        sim.rebuild(node, src)
+        return ExecResult(0, "", "")
+    return ExecResult(1, "", f"nodetool: Found unexpected parameters: [{cmd}]\n{USAGE}\n")
