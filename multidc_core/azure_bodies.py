@@ -162,6 +162,8 @@ def managed_cluster(spec: RingSpec, dc: str) -> Body:
         "agentPoolProfiles": [pool],
         "networkProfile": {
             "networkPlugin": "azure",
+            # Without a policy engine the rendered NetworkPolicy would be stored but not enforced.
+            "networkPolicy": "calico",
             "serviceCidr": str(az.service_cidr),
             "dnsServiceIP": str(az.dns_service_ip),
             # Zonal node pools and reaching an internal LB over global peering both need Standard.

@@ -298,3 +298,9 @@ def cassandra_manifests(spec: RingSpec, dc: Datacenter) -> list[Manifest]:
         pod_disruption_budget(spec, dc),
         network_policy(spec, dc),
     ]
+
+
+def coredns_restart_patch(restarted_at: str) -> Manifest:
+    """Strategic-merge patch for Deployment `coredns` that rolls its pods (like `kubectl rollout
+    restart`), so that CoreDNS loads the new `coredns-custom` server blocks."""
+    return {"spec": {"template": {"metadata": {"annotations": {n.RESTARTED_AT_ANNOTATION: restarted_at}}}}}

@@ -19,6 +19,18 @@ AZURE_KINDS = (
     "connection",
     "peering",
 )
+# Every step kind, in the order a flow meets them.
+STEP_KINDS = (
+    *AZURE_KINDS,
+    "interconnect_ready",
+    "kubeconfig",
+    "dns_expose",
+    "dns_forward",
+    "cassandra",
+    "auth",
+    "keyspaces",
+    "verify",
+)
 INTERCONNECT_READY = "interconnect_ready"
 AUTH = "auth"
 KEYSPACES = "keyspaces"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_render_support import example_names, load_example
 
-from multidc_core.plan import Plan, Step, build_plan, render_files, step_id
+from multidc_core.plan import STEP_KINDS, Plan, Step, build_plan, render_files, step_id
 from multidc_core.spec import RingSpec
 
 # Typical Azure seconds (the sandbox's AZURE_DURATIONS uses the same keys).
@@ -140,3 +140,8 @@ def test_render_files_layout() -> None:
             assert rest[1].endswith(".json") and rest[1][:2].isdigit()
         if top == "kubernetes":
             assert rest[1].endswith((".yaml", ".txt")) and rest[1][:2].isdigit()
+
+
+@pytest.mark.parametrize("example", example_names())
+def test_every_step_kind_is_declared(example: str) -> None:
+    assert {s.kind for s in build_plan(load_example(example)).steps} <= set(STEP_KINDS)

@@ -294,3 +294,14 @@ def test_admin_secret() -> None:
     s = m.admin_secret("ns", "admin", PASSWORD)
     assert s["metadata"] == {"name": "cassandra-admin", "namespace": "ns"}
     assert s["stringData"] == {"username": "admin", "password": PASSWORD}
+
+
+def test_coredns_restart_patch() -> None:
+    patch = m.coredns_restart_patch("2026-11-22T04:40:00Z")
+    assert patch == {
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-22T04:40:00Z"}}
+            }
+        }
+    }
