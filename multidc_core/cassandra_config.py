@@ -1,4 +1,4 @@
-"""A complete minimal cassandra.yaml for Cassandra 5.0, laid out for the official image's entrypoint."""
+"""A complete minimal cassandra.yaml for Cassandra 5.0 (4.1+ setting names), laid out for the image's entrypoint."""
 
 from __future__ import annotations
 
@@ -75,10 +75,8 @@ def cassandra_yaml(spec: RingSpec, dc: Datacenter) -> str:
         "auto_snapshot: true",
         "incremental_backups: false",
         "snapshot_before_compaction: false",
-        "column_index_size: 4KiB",
         "compaction_throughput: 64MiB/s",
         "internode_compression: dc",
-        "cross_node_timeout: true",
         "batch_size_warn_threshold: 5KiB",
         "batch_size_fail_threshold: 50KiB",
         "",

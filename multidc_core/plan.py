@@ -203,7 +203,18 @@ def build_plan(spec: RingSpec) -> Plan:
     return Plan(spec.name, tuple(steps))
 
 
+NOTES = """## Filled in at run time
+
+- `azure/*/..-connection-*.json`: `properties.sharedKey` (one generated key, the same on both sides).
+- `azure/*/..-role-assignment-*.json`: `properties.principalId` (the identity's, once it exists);
+  the scope is the node subnet, given in the request URL.
+- `kubernetes/*/..-coredns-custom.yaml`, `..-corefile-multidc.txt`: the other clusters' DNS
+  addresses, where the spec does not pin them.
+- Secret `cassandra-admin` (generated username and password): never written to files.
+"""
+
+
 def render_files(spec: RingSpec) -> dict[str, str]:
     """Relative path -> text of every planned artifact, plus `plan.md`; sorted by path."""
-    files = {**azure_files(spec), **kubernetes_files(spec), "plan.md": build_plan(spec).to_markdown()}
+    files = {**azure_files(spec), **kubernetes_files(spec), "plan.md": build_plan(spec).to_markdown() + NOTES}
     return dict(sorted(files.items()))
