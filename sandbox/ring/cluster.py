@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any
 from sandbox.clock import Clock
 from sandbox.ring import storage
 from sandbox.ring.auth import default_role_cells
-from sandbox.ring.consistency import Coordinator, replicas
+from sandbox.ring.consistency import Coordinator, Unavailable, replicas
 from sandbox.ring.model import Ring, system_keyspaces
 from sandbox.ring.network import Network
 from sandbox.ring.node import Node, parse_config
@@ -239,21 +240,27 @@ class RingSim:
         return self._stream_to(node, source_dc)
 
     def _ensure_default_role(self, node: Node) -> None:
-        """PasswordAuthenticator creates cassandra/cassandra when the ring has no roles at all."""
+        """CassandraRoleManager.setupDefaultRole: create cassandra/cassandra when no role is found.
+
+        Like the real check it looks only where reads look (replicas, at ONE then QUORUM), so a role
+        left on a node that no longer owns its range does not count, and the default comes back.
+        """
         if not node.config.auth:
             return
         ring = self.rings[node.ring_id or ""]
-        if any(m.data.get("system_auth", {}).get("roles") for m in self.members(ring.ring_id)):
-            return
         coord = self.coordinator(node)
         ks = ring.keyspaces["system_auth"]
-        key = '"cassandra"'
-        cells = default_role_cells()
-        # Real Cassandra writes it USING TIMESTAMP 0 so that any later ALTER ROLE wins.
-        for r in replicas(ks, key, coord.members):
-            if coord.live(r):
-                table = r.data.setdefault("system_auth", {}).setdefault("roles", {})
-                table[key] = storage.write(table.get(key), cells, 0, None)
+        key = json.dumps("cassandra")
+        try:
+            if coord.read("system_auth", ks, "roles", key, "ONE") is not None:
+                return
+            if any(coord.read("system_auth", ks, "roles", k, "QUORUM") for k in coord.keys("system_auth", "roles")):
+                return
+            cells = default_role_cells()
+            # Real Cassandra writes it USING TIMESTAMP 0 so that any later ALTER ROLE wins.
+            coord.write("system_auth", ks, "roles", key, lambda p: storage.write(p, cells, 0, None), "QUORUM")
+        except Unavailable:
+            return  # the real setup task retries later; the next start of an auth node does here
         node.note("INFO Created default superuser role 'cassandra'")
 
     # ---- exec and state ------------------------------------------------------------------------
