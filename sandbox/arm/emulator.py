@@ -111,6 +111,15 @@ class ArmEmulator:
     def retry_after(self, op: Operation) -> str:
         return retry_after(op.ready_at - self.clock.now(), self.clock.scaled(10))
 
+    def initial_retry_after(self, op: Operation) -> str:
+        """Retry-After on the 201/202 that starts an operation: whole seconds, rounded down.
+
+        The generated SDKs (network 33, containerservice 41, resource 26) deserialize this one header
+        with int(), so "0.05" would crash them; "0" makes azure-core fall back to the client's
+        polling_interval for the first poll only. Status responses carry the fractional value.
+        """
+        return str(int(float(self.retry_after(op))))
+
     def _schedule(self, op: Operation) -> None:
         loop = self._loop
         if loop is None:
@@ -232,7 +241,8 @@ class ArmEmulator:
             s["properties"]["provisioningState"] = "Updating"
             self.store.put(s, {}, op.id)
         self._schedule(op)
-        headers = {"Azure-AsyncOperation": op.status_url(self.url, api_version), "Retry-After": self.retry_after(op)}
+        headers = {"Azure-AsyncOperation": op.status_url(self.url, api_version),
+                   "Retry-After": self.initial_retry_after(op)}
         return (200 if existing else 201), derived.render(self.store, resource), headers
 
     def delete(self, rid: str, ns: str, api_version: str, duration: float) -> tuple[int, dict[str, str]]:
@@ -251,7 +261,7 @@ class ArmEmulator:
         op = self.ops.start("delete", [r["id"]], r["id"].split("/")[2], ns, r.get("location") or
                             self._location_of(r["id"]), self.clock.now(), duration)
         self._schedule(op)
-        headers = {"Location": op.result_url(self.url, api_version), "Retry-After": self.retry_after(op)}
+        headers = {"Location": op.result_url(self.url, api_version), "Retry-After": self.initial_retry_after(op)}
         if ns != "Microsoft.Resources":
             headers["Azure-AsyncOperation"] = op.status_url(self.url, api_version)
         return 202, headers
@@ -287,7 +297,8 @@ class ArmEmulator:
         op = self.ops.get(rec["op"]) if rec.get("op") else None
         if op is None or op.done:
             return {}
-        return {"Azure-AsyncOperation": op.status_url(self.url, api_version), "Retry-After": self.retry_after(op)}
+        return {"Azure-AsyncOperation": op.status_url(self.url, api_version),
+                "Retry-After": self.initial_retry_after(op)}
 
     def _stamp(self, r: dict[str, Any], existing: dict[str, Any] | None, now: float) -> None:
         created = ((existing or {}).get("systemData") or {}).get("createdAt") or iso(now)

@@ -45,7 +45,7 @@ class Router:
     def __init__(self, emu: ArmEmulator) -> None:
         self.emu = emu
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         logged: Any = None
         if request.method in WRITES and raw:
@@ -288,7 +288,7 @@ class Router:
 
 def make_app(emu: ArmEmulator) -> web.Application:
     app = web.Application(client_max_size=16 * 1024 * 1024)
-    app.router.add_route("*", "/{tail:.*}", Router(emu))
+    app.router.add_route("*", "/{tail:.*}", Router(emu).handle)
     return app
 
 

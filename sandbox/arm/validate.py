@@ -22,6 +22,14 @@ NON_AZ_VPN_SKUS = {"vpngw1", "vpngw2", "vpngw3", "vpngw4", "vpngw5", "standard",
 AKS_RESERVED = [ipaddress.ip_network(n) for n in ("169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24")]
 
 
+def _within(a: Any, b: Any) -> bool:
+    return bool(a.version == b.version and a.subnet_of(b))
+
+
+def _overlaps(a: Any, b: Any) -> bool:
+    return bool(a.version == b.version and a.overlaps(b))
+
+
 def net(prefix: Any, what: str, code: str = "InvalidAddressPrefixFormat") -> Net:
     try:
         return ipaddress.ip_network(str(prefix), strict=True)
@@ -54,14 +62,14 @@ def check_vnet(vnet: dict[str, Any], subnets: list[dict[str, Any]]) -> None:
         if not prefixes:
             raise bad_request("NetcfgInvalidSubnet", f"Subnet '{s.get('name')}' has no address prefix.")
         for p in prefixes:
-            if not any(p.version == sp.version and p.subnet_of(sp) for sp in spaces):
+            if not any(_within(p, sp) for sp in spaces):
                 raise bad_request(
                     "NetcfgSubnetRangeOutsideVnet",
                     f"Subnet '{s.get('name')}' is not valid because its IP address range is outside the IP "
                     f"address range of virtual network '{vnet['name']}'.",
                 )
             for other_name, q in seen:
-                if p.overlaps(q):
+                if _overlaps(p, q):
                     raise bad_request(
                         "NetcfgSubnetRangesOverlap",
                         f"Subnet '{s.get('name')}' is not valid because its IP address range overlaps with "
@@ -71,7 +79,7 @@ def check_vnet(vnet: dict[str, Any], subnets: list[dict[str, Any]]) -> None:
 
 
 def overlapping(a: list[Net], b: list[Net]) -> list[str]:
-    return [str(x) for x in a for y in b if x.version == y.version and x.overlaps(y)]  # type: ignore[arg-type]
+    return [str(x) for x in a for y in b if _overlaps(x, y)]
 
 
 def check_vnets_disjoint(store: Store, vnet_a: str, vnet_b: str, what: str) -> None:
