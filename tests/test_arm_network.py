@@ -209,5 +209,5 @@ def test_throttling_and_server_errors_are_survived_by_the_sdk_retry_policy(fast:
     assert vnet.provisioning_state == "Succeeded"
     counts = c.arm.counts()
     assert (counts["throttled"], counts["errors"]) == (2, 1)
-    assert [e["status"] for e in c.arm.requests()[:4]] == [429, 429, 500, 200]
+    assert [e["status"] for e in c.arm.requests()[:4]] == [429, 429, 500, 201]
     assert all(f["fired"] == f["max_count"] for f in c.arm.faults.list())
