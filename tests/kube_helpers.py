@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 from kubernetes import client, config
 
 from sandbox.clock import Clock
 from sandbox.kube.cluster import KubeCluster
-from sandbox.kube.harness import running_cluster
 from sandbox.tls import SandboxTLS, ensure_tls
 
 T = TypeVar("T")
@@ -46,24 +44,11 @@ def cluster_kwargs(tmp: Path, **overrides: Any) -> dict[str, Any]:
     return kwargs
 
 
-@pytest.fixture
-def kube(tmp_path: Path) -> Iterator[KubeCluster]:
-    with running_cluster(**cluster_kwargs(tmp_path)) as cluster:
-        yield cluster
-
 
 def api_client(cluster: KubeCluster) -> client.ApiClient:
     return config.new_client_from_config_dict(cluster.kubeconfig_dict("sandbox-c1"))
 
 
-@pytest.fixture
-def core(kube: KubeCluster) -> client.CoreV1Api:
-    return client.CoreV1Api(api_client(kube))
-
-
-@pytest.fixture
-def apps(kube: KubeCluster) -> client.AppsV1Api:
-    return client.AppsV1Api(api_client(kube))
 
 
 def wait_for(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
@@ -142,13 +127,3 @@ class FakeRuntime:
     def stop(self, cluster: str, pod: dict[str, Any]) -> None:
         self.stopped.append(pod["metadata"]["name"])
 
-
-@pytest.fixture
-def runtime() -> FakeRuntime:
-    return FakeRuntime()
-
-
-@pytest.fixture
-def kube_rt(tmp_path: Path, runtime: FakeRuntime) -> Iterator[KubeCluster]:
-    with running_cluster(**cluster_kwargs(tmp_path, runtime=runtime)) as cluster:
-        yield cluster

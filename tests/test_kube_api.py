@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 
 import pytest
-from kube_helpers import api_client, apps, core, kube, statefulset, wait_for  # noqa: F401
+from kube_helpers import api_client, statefulset, wait_for
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 from sandbox.kube.cluster import KubeCluster
+
+pytest_plugins = ["kube_fixtures"]
 
 
 def _cm(name: str, **data: str) -> dict:

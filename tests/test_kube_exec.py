@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from kube_helpers import FakeRuntime, api_client, cluster_kwargs, kube_rt, runtime, statefulset, wait_for  # noqa: F401
+from kube_helpers import FakeRuntime, api_client, cluster_kwargs, statefulset, wait_for
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
 from sandbox.kube.cluster import KubeCluster
 from sandbox.kube.harness import running_cluster
+
+pytest_plugins = ["kube_fixtures"]
 
 
 def _exec(core: client.CoreV1Api, pod: str, argv: list[str], **kw):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from kube_helpers import FakeRuntime, api_client, kube, kube_rt, runtime, statefulset, wait_for  # noqa: F401
+from kube_helpers import FakeRuntime, api_client, statefulset, wait_for
 from kubernetes import client
 
 from sandbox.kube.cluster import KubeCluster
+
+pytest_plugins = ["kube_fixtures"]
 
 
 @pytest.fixture
