@@ -20,6 +20,7 @@ from sandbox.kube.bootstrap import nodes, storage_classes, system_objects
 from sandbox.kube.controllers import Controllers
 from sandbox.kube.exec import ExecHandler
 from sandbox.kube.faults import AttachDelay, KubeFaults
+from sandbox.kube.podenv import resolve_env
 from sandbox.kube.runtime import DefaultRuntime, PodRuntime
 from sandbox.kube.server import ApiServer
 from sandbox.kube.store import BY_KIND, Obj, Store
@@ -62,7 +63,7 @@ class KubeCluster:
         self.faults = KubeFaults()
         self.controllers = Controllers(name, self.store, self.clock, self.runtime, self.faults, pod_cidr, self.lb_cidr)
         admission = Admission(self.store, service_cidr, lambda: [dns_service_ip])
-        self.exec = ExecHandler(name, self.runtime, self.controllers.pods.resolve_env)
+        self.exec = ExecHandler(name, self.runtime, lambda pod, c: resolve_env(self.store, pod, c))
         self.server = ApiServer(self.store, self.token, admission, self.exec, self.clock.now)
         self.admit = admission
         self.url = ""

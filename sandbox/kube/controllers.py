@@ -12,9 +12,9 @@ from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.kube.faults import KubeFaults
-from sandbox.kube.ipam import allocate, in_cidr
 from sandbox.kube.pods import PodLifecycle, is_ready
 from sandbox.kube.runtime import PodRuntime
+from sandbox.kube.services import LoadBalancers
 from sandbox.kube.store import BY_KIND, ApiError, Key, Obj, Store, key_of, timestamp
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ KUBE_DURATIONS: dict[str, float] = {
     "backoff_base": 10,  # kubelet crash-loop back-off: 10 s doubling up to 300 s
     "backoff_max": 300,
 }
-LB_IPV4_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 RestartHook = Callable[[str, str, float], None]
 
@@ -75,6 +74,7 @@ class Controllers:
         self.restarts: list[dict[str, Any]] = []  # {"namespace","name","time"} per template-annotation change
         self.template_seen: dict[str, dict[str, Any]] = {}  # "ns/name" -> last template annotations
         self.pods = PodLifecycle(self)
+        self.services = LoadBalancers(self)
         store.listeners.append(self._on_change)
 
     # -- scheduling ------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ class Controllers:
         handler = {
             "StatefulSet": self._statefulset,
             "Deployment": self._deployment,
-            "Service": self._service,
+            "Service": self.services.reconcile,
             "Pod": self.pods.reconcile,
         }.get(obj["kind"])
         if handler is None:
@@ -358,50 +358,6 @@ class Controllers:
                               "restartedAt": annotations.get(RESTARTED_AT)})
         for hook in list(self.restart_hooks):
             hook(ns, name, now)
-
-    # -- Service ---------------------------------------------------------------------------------
-
-    def _service(self, svc: Obj) -> None:
-        spec, status = svc["spec"], svc.get("status") or {}
-        ingress = (status.get("loadBalancer") or {}).get("ingress") or []
-        if spec.get("type") != "LoadBalancer":
-            if ingress:
-                self.store.update({**svc, "status": {"loadBalancer": {}}})
-            return
-        pinned = (svc["metadata"].get("annotations") or {}).get(LB_IPV4_ANNOTATION)
-        if ingress and (not pinned or ingress[0].get("ip") == pinned):
-            return
-        uid = svc["metadata"]["uid"]
-        self.after(f"{uid}:lb", self.duration("lb_address"), lambda: self._assign_lb(key_of(svc)))
-
-    def _assign_lb(self, key: Key) -> None:
-        svc = self.store.get(key)
-        if svc is None or svc["spec"].get("type") != "LoadBalancer":
-            return
-        pinned = (svc["metadata"].get("annotations") or {}).get(LB_IPV4_ANNOTATION)
-        used = [
-            ip
-            for other in self.store.list("Service")
-            if other["metadata"]["uid"] != svc["metadata"]["uid"]
-            for ip in [i.get("ip") for i in (other.get("status") or {}).get("loadBalancer", {}).get("ingress") or []]
-            + [(other["metadata"].get("annotations") or {}).get(LB_IPV4_ANNOTATION)]
-            if ip
-        ]
-        if pinned and not in_cidr(pinned, self.lb_cidr):
-            self.emit(svc, "SyncLoadBalancerFailed", f"Error syncing load balancer: private IP {pinned} is not "
-                      f"in the subnet {self.lb_cidr}", "Warning", "service-controller")
-            return
-        if pinned and pinned in used:
-            self.emit(svc, "SyncLoadBalancerFailed", f"Error syncing load balancer: private IP {pinned} is "
-                      "already in use", "Warning", "service-controller")
-            return
-        address = pinned or allocate(self.lb_cidr, used)
-        if address is None:
-            self.emit(svc, "SyncLoadBalancerFailed", f"no free address in {self.lb_cidr}", "Warning",
-                      "service-controller")
-            return
-        self.store.update({**svc, "status": {"loadBalancer": {"ingress": [{"ip": address, "ipMode": "VIP"}]}}})
-        self.emit(svc, "EnsuredLoadBalancer", "Ensured load balancer", component="service-controller")
 
     # -- state -----------------------------------------------------------------------------------
 

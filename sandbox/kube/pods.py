@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 from typing import TYPE_CHECKING, Any
 
 from sandbox.kube.ipam import allocate
+from sandbox.kube.podenv import configmap_files, resolve_env
 from sandbox.kube.store import Obj, key_of, timestamp
 
 if TYPE_CHECKING:
@@ -275,60 +275,6 @@ class PodLifecycle:
         set_condition(pod, "ContainersReady", ready, now)
         set_condition(pod, "Ready", ready, now)
 
-    def resolve_env(self, pod: Obj, container: dict[str, Any]) -> dict[str, str]:
-        """Container env the way the kubelet builds it; a missing Secret/ConfigMap raises LookupError."""
-        ns = pod["metadata"]["namespace"]
-        env: dict[str, str] = {}
-        for item in container.get("env") or []:
-            if "value" in item:
-                env[item["name"]] = str(item["value"])
-                continue
-            source = item.get("valueFrom") or {}
-            if "fieldRef" in source:
-                path = source["fieldRef"]["fieldPath"]
-                fields = {"status.podIP": pod["status"].get("podIP"), "metadata.name": pod["metadata"]["name"],
-                          "metadata.namespace": ns, "spec.nodeName": pod["spec"].get("nodeName"),
-                          "status.hostIP": pod["status"].get("hostIP")}
-                env[item["name"]] = str(fields.get(path) or "")
-            elif "secretKeyRef" in source or "configMapKeyRef" in source:
-                is_secret = "secretKeyRef" in source
-                ref = source["secretKeyRef" if is_secret else "configMapKeyRef"]
-                kind = "Secret" if is_secret else "ConfigMap"
-                obj = self.ctl.store.get(("", kind, ns, ref["name"]))
-                data = (obj or {}).get("data") or {}
-                if obj is None or ref["key"] not in data:
-                    if ref.get("optional"):
-                        continue
-                    what = "secret" if is_secret else "configmap"
-                    raise LookupError(f'{what} "{ref["name"]}" not found' if obj is None
-                                      else f"couldn't find key {ref['key']} in {kind} {ns}/{ref['name']}")
-                value = data[ref["key"]]
-                env[item["name"]] = base64.b64decode(value).decode() if is_secret else value
-        return env
-
-    def files(self, pod: Obj) -> dict[str, str]:
-        """ConfigMap volume contents by `<mountPath>/<key>` over all containers; missing map: LookupError."""
-        ns, out = pod["metadata"]["namespace"], {}
-        volumes = {v["name"]: v["configMap"] for v in pod["spec"].get("volumes") or [] if v.get("configMap")}
-        for c in (pod["spec"].get("initContainers") or []) + pod["spec"]["containers"]:
-            for mount in c.get("volumeMounts") or []:
-                source = volumes.get(mount["name"])
-                if source is None:
-                    continue
-                cm = self.ctl.store.get(("", "ConfigMap", ns, source["name"]))
-                if cm is None:
-                    raise LookupError(f'MountVolume.SetUp failed for volume "{mount["name"]}" : configmap '
-                                      f'"{source["name"]}" not found')
-                data = cm.get("data") or {}
-                paths = {i["key"]: i["path"] for i in source.get("items") or []} or {k: k for k in data}
-                for key, rel in paths.items():
-                    if mount.get("subPath"):
-                        if mount["subPath"] == rel and key in data:
-                            out[mount["mountPath"]] = data[key]
-                    elif key in data:
-                        out[f"{mount['mountPath'].rstrip('/')}/{rel}"] = data[key]
-        return out
-
     def start(self, pod: Obj) -> None:
         meta = pod["metadata"]
         ns, name = meta["namespace"], meta["name"]
@@ -336,13 +282,13 @@ class PodLifecycle:
             return
         main = pod["spec"]["containers"][0]
         try:
-            files = self.files(pod)
+            files = configmap_files(self.ctl.store, pod)
         except LookupError as exc:
             self.ctl.emit(pod, "FailedMount", str(exc), "Warning")
             self._retry(pod, "start")
             return
         try:
-            env = self.resolve_env(pod, main)
+            env = resolve_env(self.ctl.store, pod, main)
         except LookupError as exc:
             self._set_containers(pod, {"waiting": {"reason": "CreateContainerConfigError", "message": str(exc)}},
                                  ready=False)
