@@ -1,0 +1,57 @@
+"""What runs in a sandbox pod: a simulated Cassandra node when the pod is a Cassandra one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.kube.runtime import ExecResult
+from sandbox.ring.cluster import RingSim
+
+NOT_CASSANDRA = "OCI runtime exec failed: the sandbox simulates only Cassandra containers"
+
+
+def node_id(cluster: str, pod: dict[str, Any]) -> str:
+    return f"{cluster}/{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+
+
+def _is_cassandra(pod: dict[str, Any]) -> bool:
+    containers = pod.get("spec", {}).get("containers") or []
+    return any("cassandra" in str(c.get("image", "")) for c in containers)
+
+
+def _cassandra_yaml(files: dict[str, str]) -> str | None:
+    # The ConfigMap is mounted in the init container and copied into /etc/cassandra: any mount counts.
+    for path in sorted(files):
+        if path.endswith("/cassandra.yaml"):
+            return files[path]
+    return None
+
+
+class CassandraRuntime:
+    """PodRuntime for the Kubernetes emulator: Cassandra images become RingSim nodes; other pods just run."""
+
+    def __init__(self, ring: RingSim) -> None:
+        self.ring = ring
+
+    def start(
+        self, cluster: str, pod: dict[str, Any], env: dict[str, str], files: dict[str, str]
+    ) -> str | None:
+        if not _is_cassandra(pod):
+            return None
+        ip = pod.get("status", {}).get("podIP", "")
+        return self.ring.start_node(node_id(cluster, pod), ip, env, _cassandra_yaml(files))
+
+    def ready(self, cluster: str, pod: dict[str, Any]) -> bool:
+        return not _is_cassandra(pod) or self.ring.is_ready(node_id(cluster, pod))
+
+    def exec(
+        self, cluster: str, pod: dict[str, Any], container: str, argv: list[str], env: dict[str, str]
+    ) -> ExecResult:
+        if not _is_cassandra(pod):
+            return ExecResult(126, "", NOT_CASSANDRA + "\n")
+        result = self.ring.exec(node_id(cluster, pod), argv, env)
+        return ExecResult(result.returncode, result.stdout, result.stderr)
+
+    def stop(self, cluster: str, pod: dict[str, Any]) -> None:
+        if _is_cassandra(pod):
+            self.ring.stop_node(node_id(cluster, pod))

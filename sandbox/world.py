@@ -1,0 +1,237 @@
+"""The sandbox world: clusters on networks, routing between them, DNS as CoreDNS would answer."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.arm.emulator import ArmEmulator
+from sandbox.clock import Clock
+from sandbox.dns import forward_zones, match_zone
+from sandbox.kube.cluster import KubeCluster, start_cluster
+from sandbox.ring.cluster import RingSim
+from sandbox.runtime import CassandraRuntime
+from sandbox.tls import SandboxTLS
+
+CLUSTER_DOMAIN = "svc.cluster.local"
+
+
+@dataclass
+class ClusterEntry:
+    """One Kubernetes cluster and the network it sits on.
+
+    network: the lower-cased ARM id of an AKS cluster's VNet, or "existing:<group>" for an
+    existing cluster whose pod network routes to every other cluster of the same group.
+    """
+
+    kube: KubeCluster
+    network: str
+    cidrs: list[ipaddress.IPv4Network]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def owns(self, ip: ipaddress.IPv4Address) -> bool:
+        return any(ip in net for net in self.cidrs)
+
+
+class World:
+    """Everything the sandbox simulates, on one event loop. Implements ArmHooks and Network."""
+
+    def __init__(self, clock: Clock, tls: SandboxTLS) -> None:
+        self.clock = clock
+        self.tls = tls
+        self.clusters: dict[str, ClusterEntry] = {}
+        self.partitions: set[frozenset[str]] = set()
+        self.ring = RingSim(self, clock)
+        self.runtime = CassandraRuntime(self.ring)
+        self.arm: ArmEmulator | None = None
+
+    # ---- clusters --------------------------------------------------------------------------------
+
+    async def add_cluster(
+        self,
+        name: str,
+        network: str,
+        cidrs: list[str],
+        port: int = 0,
+        state: dict[str, Any] | None = None,
+        **kube_args: Any,
+    ) -> ClusterEntry:
+        kube = await start_cluster(
+            port=port,
+            state=state,
+            name=name,
+            clock=self.clock,
+            runtime=self.runtime,
+            tls=self.tls,
+            **kube_args,
+        )
+        entry = ClusterEntry(kube, network, [ipaddress.IPv4Network(c) for c in cidrs], dict(kube_args))
+        entry.meta.update(network=network, cidrs=cidrs)
+        self.clusters[name] = entry
+        return entry
+
+    async def remove_cluster(self, name: str) -> None:
+        entry = self.clusters.pop(name, None)
+        if entry is None:
+            return
+        for node_id in [n for n in self.ring.nodes if n.startswith(name + "/")]:
+            self.ring.remove_node(node_id)
+        await entry.kube.stop()
+
+    # ---- ArmHooks --------------------------------------------------------------------------------
+
+    async def on_cluster_provisioned(self, mc: dict[str, Any]) -> None:
+        if mc["name"] in self.clusters:
+            return
+        props = mc.get("properties", {})
+        pool = (props.get("agentPoolProfiles") or [{}])[0]
+        subnet_id = pool.get("vnetSubnetID", "")
+        vnet_id = subnet_id.lower().split("/subnets/")[0]
+        assert self.arm is not None
+        subnet = self.arm.store.resource(subnet_id) or {}
+        prefix = subnet.get("properties", {}).get("addressPrefix", "10.244.0.0/16")
+        net = props.get("networkProfile", {})
+        await self.add_cluster(
+            mc["name"],
+            network=vnet_id,
+            cidrs=[prefix],
+            flavor="aks",
+            pod_cidr=prefix,  # Azure CNI: pods and internal load balancers take node-subnet addresses
+            lb_cidr=prefix,
+            service_cidr=net.get("serviceCidr", "10.0.0.0/16"),
+            dns_service_ip=net.get("dnsServiceIP", "10.0.0.10"),
+            # AKS labels nodes topology.kubernetes.io/zone=<location>-<n>; the StatefulSets pin to that.
+            zones=[f"{mc.get('location', '')}-{z}" for z in pool.get("availabilityZones") or []],
+            node_count=sum(int(p.get("count", 1)) for p in props.get("agentPoolProfiles") or [pool]),
+        )
+
+    def kubeconfig_for(self, mc: dict[str, Any]) -> str:
+        entry = self.clusters.get(mc["name"])
+        if entry is None:
+            raise LookupError(f"cluster {mc['name']!r} has no API server yet")
+        return entry.kube.kubeconfig(mc["name"])
+
+    async def on_deleted(self, resource: dict[str, Any]) -> None:
+        if resource.get("type", "").lower() == "microsoft.containerservice/managedclusters":
+            await self.remove_cluster(resource["name"])
+
+    # ---- routing ---------------------------------------------------------------------------------
+
+    def cluster_of(self, ip: str) -> str | None:
+        try:
+            addr = ipaddress.IPv4Address(ip)
+        except ValueError:
+            return None
+        for name, entry in self.clusters.items():
+            if entry.owns(addr):
+                return name
+        return None
+
+    def clusters_connected(self, a: str, b: str) -> bool:
+        if a == b:
+            return True
+        if frozenset((a, b)) in self.partitions:
+            return False
+        na, nb = self.clusters[a].network, self.clusters[b].network
+        if na == nb:
+            return True
+        if na.startswith("existing:") or nb.startswith("existing:"):
+            return False
+        return self.arm is not None and self.arm.vnets_connected(na, nb)
+
+    def reachable(self, from_ip: str, to_ip: str) -> bool:
+        if from_ip == to_ip:
+            return True
+        a, b = self.cluster_of(from_ip), self.cluster_of(to_ip)
+        return a is not None and b is not None and self.clusters_connected(a, b)
+
+    def partition(self, a: str, b: str) -> None:
+        self._known(a, b)
+        self.partitions.add(frozenset((a, b)))
+
+    def heal(self, a: str, b: str) -> None:
+        self.partitions.discard(frozenset((a, b)))
+
+    def _known(self, *names: str) -> None:
+        unknown = [n for n in names if n not in self.clusters]
+        if unknown:
+            raise KeyError(f"no cluster named {unknown[0]!r}; clusters: {sorted(self.clusters)}")
+
+    # ---- DNS -------------------------------------------------------------------------------------
+
+    def resolve(self, from_ip: str, fqdn: str) -> str | None:
+        """What `fqdn` resolves to for a pod at from_ip: its own CoreDNS, then any forward zone."""
+        try:
+            return str(ipaddress.IPv4Address(fqdn))
+        except ValueError:
+            pass
+        here = self.cluster_of(from_ip)
+        name = fqdn.lower().rstrip(".")
+        if here is None or not name.endswith("." + CLUSTER_DOMAIN):
+            return None
+        loaded = self.clusters[here].kube.coredns_snapshot()
+        zone = match_zone(
+            name, forward_zones(loaded.get("coredns", {}).get("Corefile"), loaded.get("coredns-custom"))
+        )
+        if zone is None:
+            return self.lookup_local(here, name)
+        for ip, port in zone.upstreams:
+            target = self.dns_server_at(ip, port)
+            if target is not None and self.reachable(from_ip, ip):
+                return self.lookup_local(target, name)
+        return None  # SERVFAIL: no upstream answered
+
+    def dns_server_at(self, ip: str, port: int) -> str | None:
+        """The cluster whose CoreDNS is exposed at ip:port (LoadBalancer or NodePort Service)."""
+        for name, entry in self.clusters.items():
+            for svc in entry.kube.objects("Service"):
+                if (svc["spec"].get("selector") or {}).get("k8s-app") != "kube-dns":
+                    continue
+                ports = svc["spec"].get("ports") or []
+                ingress = (svc.get("status", {}).get("loadBalancer", {}) or {}).get("ingress") or []
+                if any(i.get("ip") == ip for i in ingress) and any(p.get("port") == port for p in ports):
+                    return name
+                node_port = svc["spec"].get("type") == "NodePort" and any(
+                    p.get("nodePort") == port for p in ports
+                )
+                if node_port and ip in self.node_addresses(entry):
+                    return name
+        return None
+
+    @staticmethod
+    def node_addresses(entry: ClusterEntry) -> set[str]:
+        return {
+            a["address"]
+            for node in entry.kube.objects("Node")
+            for a in node.get("status", {}).get("addresses", [])
+            if a.get("type") == "InternalIP"
+        }
+
+    def lookup_local(self, cluster: str, name: str) -> str | None:
+        """`<pod>.<service>.<ns>.svc.cluster.local` or `<service>.<ns>.svc.cluster.local` in one cluster."""
+        labels = name[: -len(CLUSTER_DOMAIN) - 1].split(".")
+        kube = self.clusters[cluster].kube
+        if len(labels) == 2:
+            svc = kube.get("Service", labels[1], labels[0])
+            ip = svc["spec"].get("clusterIP") if svc else None
+            return ip if ip and ip != "None" else None
+        if len(labels) != 3:
+            return None
+        pod_name, svc_name, ns = labels
+        svc = kube.get("Service", ns, svc_name)
+        pod = kube.get("Pod", ns, pod_name)
+        if svc is None or pod is None or svc["spec"].get("clusterIP") != "None":
+            return None
+        selector = svc["spec"].get("selector") or {}
+        pod_labels = pod["metadata"].get("labels") or {}
+        if any(pod_labels.get(k) != v for k, v in selector.items()):
+            return None
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in pod.get("status", {}).get("conditions", [])
+        )
+        if not ready and not svc["spec"].get("publishNotReadyAddresses"):
+            return None
+        pod_ip: str | None = pod.get("status", {}).get("podIP")
+        return pod_ip
