@@ -148,3 +148,33 @@ def test_watch_streams_changes(core: client.CoreV1Api) -> None:
         seen.append((event["type"], event["object"].metadata.name))
         break
     assert seen == [("ADDED", "a")]
+
+
+def test_other_kinds_round_trip(core: client.CoreV1Api, apps: client.AppsV1Api) -> None:
+    core.create_namespace({"metadata": {"name": "dc1"}})
+    api = core.api_client
+    labels = {"app": "cassandra"}
+    pdb = client.PolicyV1Api(api).create_namespaced_pod_disruption_budget("dc1", {
+        "metadata": {"name": "cassandra"}, "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}}})
+    assert pdb.spec.max_unavailable == 1
+    net = client.NetworkingV1Api(api)
+    net.create_namespaced_network_policy("dc1", {"metadata": {"name": "cassandra"}, "spec": {
+        "podSelector": {"matchLabels": labels}, "policyTypes": ["Ingress"],
+        "ingress": [{"ports": [{"port": 9042, "protocol": "TCP"}]}]}})
+    assert net.read_namespaced_network_policy("cassandra", "dc1").spec.ingress[0].ports[0].port == 9042
+    svc = core.create_namespaced_service("dc1", {"metadata": {"name": "cassandra", "labels": labels}, "spec": {
+        "clusterIP": "None", "publishNotReadyAddresses": True, "selector": labels,
+        "ports": [{"name": "cql", "port": 9042}]}})
+    assert svc.spec.cluster_ip == "None" and svc.spec.publish_not_ready_addresses
+    with pytest.raises(ApiException) as err:
+        sts = statefulset("s")
+        sts["spec"]["selector"] = {"matchLabels": {"app": "other"}}
+        apps.create_namespaced_stateful_set("dc1", sts)
+    assert err.value.status == 422
+    dep = apps.create_namespaced_deployment("dc1", {"metadata": {"name": "web"}, "spec": {
+        "replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {
+            "metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+                {"name": "web", "image": "nginx", "envFrom": [{"configMapRef": {"name": "web-env"}}]}]}}}})
+    assert dep.metadata.generation == 1
+    core.create_namespaced_config_map("dc1", {"metadata": {"name": "web-env"}, "data": {"A": "1"}})
+    wait_for(lambda: apps.read_namespaced_deployment("web", "dc1").status.ready_replicas == 1)

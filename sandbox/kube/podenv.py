@@ -12,6 +12,17 @@ def resolve_env(store: Store, pod: Obj, container: dict[str, Any]) -> dict[str, 
     """Container env the way the kubelet builds it; a missing Secret/ConfigMap raises LookupError."""
     ns = pod["metadata"]["namespace"]
     env: dict[str, str] = {}
+    # envFrom comes first; explicit env entries override it, as in the kubelet.
+    for source in container.get("envFrom") or []:
+        is_secret = "secretRef" in source
+        ref = source.get("secretRef") or source.get("configMapRef") or {}
+        obj = store.get(("", "Secret" if is_secret else "ConfigMap", ns, ref.get("name", "")))
+        if obj is None:
+            if ref.get("optional"):
+                continue
+            raise LookupError(f'{"secret" if is_secret else "configmap"} "{ref.get("name")}" not found')
+        for key, value in (obj.get("data") or {}).items():
+            env[source.get("prefix", "") + key] = base64.b64decode(value).decode() if is_secret else value
     for item in container.get("env") or []:
         if "value" in item:
             env[item["name"]] = str(item["value"])

@@ -300,7 +300,10 @@ class PodLifecycle:
         if self.ctl.faults.take_crash(ns, name):
             crash = "injected fault: the container exited"
         elif not self._system(pod):
-            crash = self.ctl.runtime.start(self.ctl.cluster, pod, env, files)
+            try:
+                crash = self.ctl.runtime.start(self.ctl.cluster, pod, env, files)
+            except Exception as exc:  # a runtime that blows up is a container that crashed, not a stuck pod
+                crash = f"container runtime error: {exc!r}"
         pod["status"]["phase"] = "Running"
         if crash is None:
             self._set_containers(pod, {"running": {"startedAt": self._now()}}, ready=False)
