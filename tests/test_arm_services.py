@@ -198,3 +198,39 @@ def test_responses_have_the_shape_of_azure_examples(hooked: tuple[Clients, Recor
               "routingWeight", "enableBgp", "ingressBytesTransferred", "egressBytesTransferred"):
         assert k in conn and k in ex
     assert vnet_id("rg1", "dc1").lower() in json.dumps(c.arm.resources()).lower()
+
+
+def test_start_arm_runs_inside_a_larger_asyncio_program(arm_state_dir: Path) -> None:  # noqa: F811
+    """The glue runs ARM and the Kubernetes servers on one loop; the async SDK shares it here."""
+    import asyncio
+
+    from azure.mgmt.network import models as nm
+    from azure.mgmt.network.aio import NetworkManagementClient
+    from azure.mgmt.resource.resources import models as rm
+    from azure.mgmt.resource.resources.aio import ResourceManagementClient
+
+    from sandbox.arm import start_arm
+    from tests.arm_fixtures import StaticCredential
+
+    class AsyncCredential:
+        async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            return StaticCredential().get_token(*scopes)
+
+        async def close(self) -> None:
+            return None
+
+    async def main() -> str:
+        arm = await start_arm(arm_state_dir, Clock(TIME_SCALE), durations=FAST)
+        kw: dict[str, Any] = {"base_url": arm.url, "connection_verify": str(arm.ca_path), "polling_interval": 0,
+                              "credential_scopes": ["https://management.azure.com/.default"]}
+        try:
+            async with ResourceManagementClient(AsyncCredential(), SUB, **kw) as res, \
+                    NetworkManagementClient(AsyncCredential(), SUB, **kw) as net:  # type: ignore[arg-type]
+                await res.resource_groups.create_or_update("rg1", rm.ResourceGroup(location="eastus"))
+                body = nm.VirtualNetwork(location="eastus", address_space=nm.AddressSpace(address_prefixes=["10.9.0.0/16"]))
+                poller = await net.virtual_networks.begin_create_or_update("rg1", "v", body)
+                return (await poller.result()).provisioning_state  # type: ignore[return-value]
+        finally:
+            await arm.stop()
+
+    assert asyncio.run(main()) == "Succeeded"

@@ -124,9 +124,21 @@ class ArmEmulator:
         loop = self._loop
         if loop is None:
             return
-        delay = max(0.0, op.ready_at - self.clock.now())
-        # Settle on the loop at the deadline, so hooks fire even if no client is polling.
-        self._timers.append(loop.call_later(delay, lambda: asyncio.ensure_future(self.settle())))
+
+        def arm_timer() -> None:
+            delay = max(0.0, op.ready_at - self.clock.now())
+            # Settle on the loop at the deadline, so hooks fire even if no client is polling.
+            self._timers.append(loop.call_later(delay, lambda: asyncio.ensure_future(self.settle())))
+
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        # load() may be called from another thread (tests, the glue's admin code): hop onto the loop.
+        if on_loop:
+            arm_timer()
+        else:
+            loop.call_soon_threadsafe(arm_timer)
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -146,7 +158,8 @@ class ArmEmulator:
         """Finish every operation whose time has come: set provisioningState, delete, run hooks."""
         assert self._lock is not None, "attach() the emulator to a loop first"
         async with self._lock:
-            self._timers = [t for t in self._timers if not t.cancelled() and t.when() > 0]
+            assert self._loop is not None
+            self._timers = [t for t in self._timers if not t.cancelled() and t.when() > self._loop.time()]
             for op in self.ops.due(self.clock.now()):
                 op.done = True
                 if op.kind == "put":
