@@ -1,4 +1,4 @@
-"""Pytest fixtures for the Kubernetes emulator tests (load with `pytest_plugins = ["kube_fixtures"]`)."""
+"""Pytest fixtures for the Kubernetes emulator tests (load with `pytest_plugins = ["tests.kube_fixtures"]`)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kube_helpers import FakeRuntime, api_client, cluster_kwargs
 from kubernetes import client
 
 from sandbox.kube.cluster import KubeCluster
 from sandbox.kube.harness import running_cluster
+from tests.kube_helpers import FakeRuntime, api_client, cluster_kwargs
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 
 import pytest
-from kube_helpers import api_client, statefulset, wait_for
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 from sandbox.kube.cluster import KubeCluster
+from tests.kube_helpers import api_client, statefulset, wait_for
 
-pytest_plugins = ["kube_fixtures"]
+pytest_plugins = ["tests.kube_fixtures"]
 
 
 def _cm(name: str, **data: str) -> dict:

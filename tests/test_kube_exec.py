@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from kube_helpers import FakeRuntime, api_client, cluster_kwargs, statefulset, wait_for
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
 
 from sandbox.kube.cluster import KubeCluster
 from sandbox.kube.harness import running_cluster
+from tests.kube_helpers import FakeRuntime, api_client, cluster_kwargs, statefulset, wait_for
 
-pytest_plugins = ["kube_fixtures"]
+pytest_plugins = ["tests.kube_fixtures"]
 
 
 def _exec(core: client.CoreV1Api, pod: str, argv: list[str], **kw):

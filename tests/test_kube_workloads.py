@@ -5,12 +5,12 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from kube_helpers import FakeRuntime, api_client, statefulset, wait_for
 from kubernetes import client
 
 from sandbox.kube.cluster import KubeCluster
+from tests.kube_helpers import FakeRuntime, api_client, statefulset, wait_for
 
-pytest_plugins = ["kube_fixtures"]
+pytest_plugins = ["tests.kube_fixtures"]
 
 
 @pytest.fixture
@@ -167,3 +167,29 @@ def test_coredns_restart_is_recorded_with_snapshot(kube: KubeCluster) -> None:
     wait_for(lambda: (names := {p.metadata.name for p in core.list_namespaced_pod(
         "kube-system", label_selector="k8s-app=kube-dns").items}) and not names & old_pods
         and apps.read_namespaced_deployment("coredns", "kube-system").status.ready_replicas == 2)
+
+
+def test_template_change_rolls_pods_highest_first(api, runtime: FakeRuntime) -> None:
+    core, apps = api
+    apps.create_namespaced_stateful_set("dc1", statefulset("roll", replicas=2))
+    wait_for(lambda: _ready(apps, "roll", 2))
+    before = apps.read_namespaced_stateful_set("roll", "dc1").status.current_revision
+    apps.patch_namespaced_stateful_set("roll", "dc1", {"spec": {"template": {"spec": {"containers": [
+        {"name": "cassandra", "env": [{"name": "MAX_HEAP_SIZE", "value": "2G"}]}]}}}})
+    sts = wait_for(lambda: (s := apps.read_namespaced_stateful_set("roll", "dc1")).status.updated_replicas == 2
+                   and s.status.ready_replicas == 2 and s)
+    assert sts.status.current_revision == sts.status.update_revision != before
+    assert runtime.starts == ["roll-0", "roll-1", "roll-1", "roll-0"]
+    assert runtime.envs["roll-0"]["MAX_HEAP_SIZE"] == "2G"
+
+
+def test_merged_kubeconfig_has_a_context_per_cluster(kube: KubeCluster) -> None:
+    import yaml
+    from kubernetes import config
+
+    from sandbox.kube.cluster import merged_kubeconfig
+
+    doc = yaml.safe_load(merged_kubeconfig({"aws-1": kube, "azure-1": kube}, current="azure-1"))
+    assert [c["name"] for c in doc["contexts"]] == ["aws-1", "azure-1"]
+    api = config.new_client_from_config_dict(doc, context="aws-1")
+    assert client.CoreV1Api(api).read_namespace("kube-system").metadata.name == "kube-system"

@@ -275,3 +275,15 @@ async def start_cluster(*, host: str = "127.0.0.1", port: int = 0, state: dict[s
         cluster.load(state)
     await cluster.start(host, port)
     return cluster
+
+
+def merged_kubeconfig(clusters: dict[str, KubeCluster], current: str | None = None) -> str:
+    """One kubeconfig with a context per cluster (existing-cluster mode), keyed by context name."""
+    merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": [],
+                              "preferences": {}}
+    for context, cluster in clusters.items():
+        one = cluster.kubeconfig_dict(context)
+        for section in ("clusters", "users", "contexts"):
+            merged[section].extend(one[section])
+    merged["current-context"] = current or next(iter(clusters), "")
+    return yaml.safe_dump(merged, sort_keys=False)

@@ -100,6 +100,8 @@ class ApiServer:
             self.request_log.append(
                 {"time": self.now(), "method": request.method, "path": request.path, "status": status}
             )
+            if len(self.request_log) > 20000:  # a long-running sandbox keeps the recent half
+                del self.request_log[:10000]
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/")
