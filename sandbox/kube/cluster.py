@@ -92,7 +92,8 @@ class KubeCluster:
             self.tls = ensure_tls(Path(tempfile.mkdtemp(prefix="kube-tls-")))
         self.loop = asyncio.get_running_loop()
         self.controllers.start(self.loop)
-        self._runner = web.AppRunner(self.server.app(), access_log=None)
+        # Open watches would otherwise hold a stop for up to a minute.
+        self._runner = web.AppRunner(self.server.app(), access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, ssl_context=self.tls.server_context())
         await site.start()
