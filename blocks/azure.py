@@ -192,15 +192,11 @@ class AzureCloud(Block):
 
     def authorization_client(self, subscription_id: str) -> AuthorizationManagementClient:
         """Microsoft.Authorization client (role assignments) for one subscription."""
-        return AuthorizationManagementClient(
-            self.credential(), subscription_id, **self._client_kwargs()
-        )
+        return AuthorizationManagementClient(self.credential(), subscription_id, **self._client_kwargs())
 
     def msi_client(self, subscription_id: str) -> ManagedServiceIdentityClient:
         """Microsoft.ManagedIdentity client (user-assigned identities) for one subscription."""
-        return ManagedServiceIdentityClient(
-            self.credential(), subscription_id, **self._client_kwargs()
-        )
+        return ManagedServiceIdentityClient(self.credential(), subscription_id, **self._client_kwargs())
 
 
 def _ca_file(pem: str) -> str:

@@ -8,6 +8,7 @@ import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from prefect.blocks.core import Block
+from prefect.exceptions import ObjectAlreadyExists
 from pydantic import Field, SecretStr
 
 
@@ -32,7 +33,9 @@ class DatacenterKubeconfig(Block):
     _block_type_name = "multidc Datacenter Kubeconfig"
     _block_type_slug = "multidc-datacenter-kubeconfig"
     _logo_url = None
-    _documentation_url = "https://kubernetes.io/docs/concepts/configuration/organize-cluster-access-kubeconfig/"  # type: ignore[assignment]
+    _documentation_url = (
+        "https://kubernetes.io/docs/concepts/configuration/organize-cluster-access-kubeconfig/"  # type: ignore[assignment]
+    )
     _code_example = """
     ```python
     from blocks.kube import DatacenterKubeconfig
@@ -66,9 +69,12 @@ class DatacenterKubeconfig(Block):
 def save_kubeconfig(ring: str, dc: str, text: str, context: str | None = None) -> str:
     """Save (or overwrite) the DC's kubeconfig block and return its name."""
     name = kubeconfig_block_name(ring, dc)
-    DatacenterKubeconfig(ring=ring, dc=dc, kubeconfig=SecretStr(text), context=context).save(
-        name, overwrite=True
-    )
+    block = DatacenterKubeconfig(ring=ring, dc=dc, kubeconfig=SecretStr(text), context=context)
+    try:
+        block.save(name, overwrite=True)
+    except ObjectAlreadyExists:
+        # Two DCs' first saves raced to register the block type; it exists now, so save again.
+        block.save(name, overwrite=True)
     return name
 
 

@@ -32,15 +32,23 @@ def _cluster_ops(cloud: AzureCloud, spec: RingSpec, dc: str) -> ArmOps:
     api = cloud.containerservice_client(a.subscription_id).managed_clusters
     name = naming.cluster_name(spec.name, dc)
     return ArmOps(
-        "AKS cluster", name,
+        "AKS cluster",
+        name,
         get=partial(api.get, a.resource_group, name),
         put=partial(api.begin_create_or_update, a.resource_group, name),
         delete=partial(api.begin_delete, a.resource_group, name),
-        model=ManagedCluster, owner=tag_owner(spec.name, dc), deadline_s=cloud.cluster_deadline_seconds,
+        model=ManagedCluster,
+        owner=tag_owner(spec.name, dc),
+        deadline_s=cloud.cluster_deadline_seconds,
     )
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def ensure_cluster(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the DC's AKS cluster exists: Azure CNI in the node subnet, the DC's identity.
 
@@ -66,7 +74,12 @@ def _kubeconfig_text(value: bytes | str) -> str:
     return base64.b64decode(value).decode()
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def fetch_kubeconfig(cloud: AzureCloud, spec: RingSpec, dc: str) -> str:
     """Store the cluster's admin kubeconfig in the DC's DatacenterKubeconfig block.
 

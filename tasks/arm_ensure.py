@@ -114,7 +114,11 @@ def differences(desired: Any, actual: Any, path: str = "") -> list[str]:
             return [] if want == have else [path]
         if len(desired) != len(actual):
             return [path]
-        return [p for i, (d, a) in enumerate(zip(desired, actual, strict=True)) for p in differences(d, a, f"{path}[{i}]")]
+        return [
+            p
+            for i, (d, a) in enumerate(zip(desired, actual, strict=True))
+            for p in differences(d, a, f"{path}[{i}]")
+        ]
     return [] if _norm(path, desired) == _norm(path, actual) else [path]
 
 
@@ -211,13 +215,17 @@ class Ensurer:
             state = ops.state_of(actual)
             if state is not None and state not in TERMINAL_STATES:
                 self.log.info("%s: %s, waiting for it to settle", ops.label, state)
-                actual = self.wait_for_state(ops, lambda w: ops.state_of(w) in TERMINAL_STATES, ops.deadline_s)
+                actual = self.wait_for_state(
+                    ops, lambda w: ops.state_of(w) in TERMINAL_STATES, ops.deadline_s
+                )
                 state = ops.state_of(actual)
         if actual is None:
             return EnsureOutcome(self.write(ops, desired, "creating"), "created")
         diffs = differences(desired if compare is None else compare, actual)
         if state in ops.replace_states or (diffs and ops.replace_on_change):
-            why = f"provisioningState {state}" if state in ops.replace_states else f"{', '.join(diffs)} differ"
+            why = (
+                f"provisioningState {state}" if state in ops.replace_states else f"{', '.join(diffs)} differ"
+            )
             self.log.warning("%s: %s; replacing it (delete, then create)", ops.label, why)
             self.remove(ops)
             return EnsureOutcome(self.write(ops, desired, "re-creating"), "replaced")
@@ -271,7 +279,9 @@ class Ensurer:
         if isinstance(exc.__cause__, OperationFailed):
             # The operation itself ended Failed/Canceled: report ARM's words; a re-run replaces it.
             fault = describe(exc)
-            return PermanentAzureError(label, fault.code, f"provisioning failed: {fault.message}", fault.status)
+            return PermanentAzureError(
+                label, fault.code, f"provisioning failed: {fault.message}", fault.status
+            )
         # A poll that kept failing (throttling, 5xx) stays transient so Prefect may retry the task.
         return exc if is_transient(exc) else PermanentAzureError(label, *_fault_args(exc))
 

@@ -168,9 +168,7 @@ class wait_retry_after_or_exponential(wait_base):  # noqa: N801 - tenacity's nam
         return min(self.initial * 2 ** (retry_state.attempt_number - 1), self.maximum)
 
 
-def retrying(
-    resource: str, *, deadline_s: float, initial_backoff_s: float, logger: Any = None
-) -> Retrying:
+def retrying(resource: str, *, deadline_s: float, initial_backoff_s: float, logger: Any = None) -> Retrying:
     """A tenacity Retrying that repeats transient failures until `deadline_s` has passed.
 
     Use as `retrying(...)(fn, *args)` or `for attempt in retrying(...): with attempt: ...`.
@@ -211,9 +209,9 @@ def call_arm(
 ) -> T:
     """Call one ARM operation with transient retries; anything else becomes PermanentAzureError."""
     try:
-        return retrying(
-            resource, deadline_s=deadline_s, initial_backoff_s=initial_backoff_s, logger=logger
-        )(fn, *args, **kwargs)
+        return retrying(resource, deadline_s=deadline_s, initial_backoff_s=initial_backoff_s, logger=logger)(
+            fn, *args, **kwargs
+        )
     except PermanentAzureError:
         raise
     except (HttpResponseError, ServiceRequestError, ServiceResponseError, ConnectionError) as exc:

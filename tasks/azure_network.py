@@ -18,7 +18,9 @@ from azure.mgmt.resource.resources.models import ResourceGroup
 from prefect import task
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import ObjectAlreadyExists
 from pydantic import BaseModel, Field, SecretStr
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from blocks.azure import AzureCloud
 from multidc_core import azure_bodies as bodies
@@ -66,15 +68,23 @@ def _vnet_ops(cloud: AzureCloud, spec: RingSpec, dc: str) -> ArmOps:
     api = cloud.network_client(a.subscription_id).virtual_networks
     name = naming.vnet_name(spec.name, dc)
     return ArmOps(
-        "virtual network", name,
+        "virtual network",
+        name,
         get=partial(api.get, a.resource_group, name),
         put=partial(api.begin_create_or_update, a.resource_group, name),
         delete=partial(api.begin_delete, a.resource_group, name),
-        model=VirtualNetwork, owner=tag_owner(spec.name, dc), deadline_s=cloud.resource_deadline_seconds,
+        model=VirtualNetwork,
+        owner=tag_owner(spec.name, dc),
+        deadline_s=cloud.resource_deadline_seconds,
     )
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def ensure_resource_group(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the DC's resource group exists, tagged for this ring.
 
@@ -93,11 +103,14 @@ def ensure_resource_group(cloud: AzureCloud, spec: RingSpec, dc: str) -> Resourc
     sharers = [d.name for d in spec.azure_dcs if az(spec, d.name).resource_group == a.resource_group]
     desired = bodies.resource_group(spec, dc)
     ops = ArmOps(
-        "resource group", a.resource_group,
+        "resource group",
+        a.resource_group,
         get=partial(api.get, a.resource_group),
         put=partial(api.create_or_update, a.resource_group),
         delete=partial(api.begin_delete, a.resource_group),
-        model=ResourceGroup, owner=tag_owner(spec.name, None), deadline_s=cloud.resource_deadline_seconds,
+        model=ResourceGroup,
+        owner=tag_owner(spec.name, None),
+        deadline_s=cloud.resource_deadline_seconds,
     )
     compare = desired
     if len(sharers) > 1:
@@ -106,7 +119,12 @@ def ensure_resource_group(cloud: AzureCloud, spec: RingSpec, dc: str) -> Resourc
     return result(ops, Ensurer(cloud).ensure(ops, desired, compare))
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def ensure_vnet(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the DC's VNet exists with its address space and subnets `nodes` and `GatewaySubnet`.
 
@@ -122,7 +140,12 @@ def ensure_vnet(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     return result(ops, Ensurer(cloud).ensure(ops, bodies.virtual_network(spec, dc)))
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def ensure_public_ip(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the gateway's Standard, static, zone-redundant public IP exists.
 
@@ -138,16 +161,24 @@ def ensure_public_ip(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResu
     api = cloud.network_client(a.subscription_id).public_ip_addresses
     name = naming.public_ip_name(spec.name, dc)
     ops = ArmOps(
-        "public IP", name,
+        "public IP",
+        name,
         get=partial(api.get, a.resource_group, name),
         put=partial(api.begin_create_or_update, a.resource_group, name),
         delete=partial(api.begin_delete, a.resource_group, name),
-        model=PublicIPAddress, owner=tag_owner(spec.name, dc), deadline_s=cloud.resource_deadline_seconds,
+        model=PublicIPAddress,
+        owner=tag_owner(spec.name, dc),
+        deadline_s=cloud.resource_deadline_seconds,
     )
     return result(ops, Ensurer(cloud).ensure(ops, bodies.public_ip(spec, dc)))
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def ensure_gateway(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the DC's route-based VPN gateway exists; waits up to the gateway deadline.
 
@@ -165,11 +196,14 @@ def ensure_gateway(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult
     api = cloud.network_client(a.subscription_id).virtual_network_gateways
     name = naming.gateway_name(spec.name, dc)
     ops = ArmOps(
-        "VPN gateway", name,
+        "VPN gateway",
+        name,
         get=partial(api.get, a.resource_group, name),
         put=partial(api.begin_create_or_update, a.resource_group, name),
         delete=partial(api.begin_delete, a.resource_group, name),
-        model=VirtualNetworkGateway, owner=tag_owner(spec.name, dc), deadline_s=cloud.gateway_deadline_seconds,
+        model=VirtualNetworkGateway,
+        owner=tag_owner(spec.name, dc),
+        deadline_s=cloud.gateway_deadline_seconds,
     )
     return result(ops, Ensurer(cloud).ensure(ops, bodies.virtual_network_gateway(spec, dc)))
 
@@ -188,21 +222,41 @@ def _load_secret(name: str) -> str | None:
     return str(block.get())
 
 
+class _KeyNotReadyError(RuntimeError):
+    """The shared key's block is being created by a concurrent task."""
+
+
 def _shared_key(ring: str) -> str:
     """The ring's VPN shared key: generated once, then always read back from its Secret block."""
     name = shared_key_block_name(ring)
-    key = _load_secret(name)
-    if key is None:
-        # If the other direction's task saves first, ours is refused and both use theirs.
-        with contextlib.suppress(ValueError):
-            Secret(value=SecretStr(secrets.token_urlsafe(SHARED_KEY_BYTES))).save(name, overwrite=False)
-        key = _load_secret(name)
-    if key is None:
-        raise RuntimeError(f"Secret block {name} could not be created or read")
+    # Both directions' tasks may get here at once: one save wins (the other is refused and
+    # uses the winner's key); a few short retries cover the window between save and load.
+    for attempt in Retrying(
+        retry=retry_if_exception_type(_KeyNotReadyError),
+        stop=stop_after_attempt(10),
+        wait=wait_fixed(0.2),
+        reraise=True,
+    ):
+        with attempt:
+            key = _load_secret(name)
+            if key is None:
+                with contextlib.suppress(ValueError, ObjectAlreadyExists):
+                    Secret(value=SecretStr(secrets.token_urlsafe(SHARED_KEY_BYTES))).save(
+                        name, overwrite=False
+                    )
+                key = _load_secret(name)
+            if key is None:
+                raise _KeyNotReadyError(f"Secret block {name} is not readable yet")
+    assert key is not None
     return key
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def ensure_gateway_connection(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ResourceResult:
     """Guarantee the Vnet2Vnet connection from src's gateway to dst's, with the ring's shared key.
 
@@ -222,11 +276,13 @@ def ensure_gateway_connection(cloud: AzureCloud, spec: RingSpec, src: str, dst: 
     api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
     name = naming.connection_name(spec.name, src, dst)
     ops = ArmOps(
-        "gateway connection", name,
+        "gateway connection",
+        name,
         get=partial(api.get, a.resource_group, name),
         put=partial(api.begin_create_or_update, a.resource_group, name),
         delete=partial(api.begin_delete, a.resource_group, name),
-        model=VirtualNetworkGatewayConnection, owner=tag_owner(spec.name, src),
+        model=VirtualNetworkGatewayConnection,
+        owner=tag_owner(spec.name, src),
         deadline_s=cloud.connection_deadline_seconds,
     )
     # sharedKey is write-only to ARM, so the comparison ignores it; only a write carries it.
@@ -240,15 +296,23 @@ def _peering_ops(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ArmOp
     vnet = naming.vnet_name(spec.name, src)
     name = naming.peering_name(spec.name, src, dst)
     return ArmOps(
-        "VNet peering", name,
+        "VNet peering",
+        name,
         get=partial(api.get, a.resource_group, vnet, name),
         put=partial(api.begin_create_or_update, a.resource_group, vnet, name),
         delete=partial(api.begin_delete, a.resource_group, vnet, name),
-        model=VirtualNetworkPeering, owner=_no_tags, deadline_s=cloud.resource_deadline_seconds,
+        model=VirtualNetworkPeering,
+        owner=_no_tags,
+        deadline_s=cloud.resource_deadline_seconds,
     )
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def ensure_peering(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ResourceResult:
     """Guarantee the global peering on src's VNet towards dst's VNet.
 
@@ -269,7 +333,8 @@ def ensure_peering(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> Res
     vnet = ensurer.read(vnet_ops)
     if vnet is None or vnet_ops.owner(vnet):
         raise PermanentAzureError(
-            f"VNet peering {naming.peering_name(spec.name, src, dst)}", "ParentNotReady",
+            f"VNet peering {naming.peering_name(spec.name, src, dst)}",
+            "ParentNotReady",
             f"its VNet {vnet_ops.name} is missing or not owned by multidc; run ensure_vnet first",
         )
     ops = _peering_ops(cloud, spec, src, dst)
@@ -283,7 +348,12 @@ def ensure_peering(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> Res
     return result(ops, ensurer.ensure(ops, bodies.peering(spec, src, dst)))
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def wait_connected(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> LinkResult:
     """Wait until the link src -> dst reports Connected (connection or peering, by interconnect mode).
 
@@ -306,11 +376,13 @@ def wait_connected(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> Lin
         api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
         name = naming.connection_name(spec.name, src, dst)
         ops = ArmOps(
-            "gateway connection", name,
+            "gateway connection",
+            name,
             get=partial(api.get, a.resource_group, name),
             put=partial(api.begin_create_or_update, a.resource_group, name),
             delete=partial(api.begin_delete, a.resource_group, name),
-            model=VirtualNetworkGatewayConnection, owner=tag_owner(spec.name, src),
+            model=VirtualNetworkGatewayConnection,
+            owner=tag_owner(spec.name, src),
             deadline_s=cloud.connection_deadline_seconds,
         )
         key = "connectionStatus"

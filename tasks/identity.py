@@ -39,11 +39,13 @@ def _identity_ops(cloud: AzureCloud, spec: RingSpec, dc: str) -> ArmOps:
     api = cloud.msi_client(a.subscription_id).user_assigned_identities
     name = naming.identity_name(spec.name, dc)
     return ArmOps(
-        "managed identity", name,
+        "managed identity",
+        name,
         get=partial(api.get, a.resource_group, name),
         put=partial(api.create_or_update, a.resource_group, name),
         delete=partial(api.delete, a.resource_group, name),
-        model=api.models.Identity, owner=tag_owner(spec.name, dc),
+        model=api.models.Identity,
+        owner=tag_owner(spec.name, dc),
         deadline_s=cloud.resource_deadline_seconds,
     )
 
@@ -59,7 +61,12 @@ def _identity_result(ops: ArmOps, outcome: EnsureOutcome) -> IdentityResult:
     )
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def ensure_identity(cloud: AzureCloud, spec: RingSpec, dc: str) -> IdentityResult:
     """Guarantee the AKS cluster's user-assigned identity exists, tagged for this DC.
 
@@ -89,7 +96,12 @@ def _description_owner(spec: RingSpec, dc: str) -> Callable[[Wire], str | None]:
     return check
 
 
-@task(cache_policy=NO_CACHE, retries=TASK_RETRIES, retry_delay_seconds=TASK_RETRY_DELAY_S, retry_condition_fn=retry_condition)
+@task(
+    cache_policy=NO_CACHE,
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_S,
+    retry_condition_fn=retry_condition,
+)
 def ensure_role_assignment(
     cloud: AzureCloud, spec: RingSpec, dc: str, principal_id: str | None = None
 ) -> ResourceResult:
@@ -114,7 +126,8 @@ def ensure_role_assignment(
         principal_id = ((ident or {}).get("properties") or {}).get("principalId")
         if not principal_id:
             raise PermanentAzureError(
-                f"role assignment for {naming.identity_name(spec.name, dc)}", "IdentityMissing",
+                f"role assignment for {naming.identity_name(spec.name, dc)}",
+                "IdentityMissing",
                 "the cluster identity does not exist yet; run ensure_identity first",
             )
     a = az(spec, dc)
@@ -122,12 +135,15 @@ def ensure_role_assignment(
     scope = naming.role_assignment_scope(spec, dc)
     name = naming.role_assignment_name(spec.name, dc)
     ops = ArmOps(
-        "role assignment", name,
+        "role assignment",
+        name,
         get=partial(api.get, scope, name),
         put=partial(api.create, scope, name),
         delete=partial(api.delete, scope, name),
-        model=api.models.RoleAssignmentCreateParameters, owner=_description_owner(spec, dc),
-        deadline_s=cloud.resource_deadline_seconds, replace_on_change=True,
+        model=api.models.RoleAssignmentCreateParameters,
+        owner=_description_owner(spec, dc),
+        deadline_s=cloud.resource_deadline_seconds,
+        replace_on_change=True,
     )
     desired = bodies.with_principal_id(bodies.role_assignment(spec, dc), principal_id)
     return result(ops, Ensurer(cloud).ensure(ops, desired))

@@ -49,25 +49,20 @@ def spec() -> RingSpec:
     return load_spec((EXAMPLES / "two-dc-vpn.yaml").read_text())
 
 
-@pytest.fixture(scope="module")
-def arm_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("arm-state")  # one CA for the module: key generation is slow
-
-
-@pytest.fixture
-def arm(arm_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
+def running_emulator(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
+    """The ARM emulator in a thread; shared by this module's and the flow tests' fixtures."""
     try:
         int(arm_emulator.retry_after(1.0, 0.01))
     except ValueError:
         # azure-mgmt-network deserializes a PUT's Retry-After as int; until the emulator sends
         # whole seconds, send "0", which azure-core ignores in favour of the block's poll interval.
         monkeypatch.setattr(arm_emulator, "retry_after", lambda remaining, floor: "0")
-    with arm_in_thread(arm_state, Clock(TIME_SCALE)) as emu:
+    with arm_in_thread(state_dir, Clock(TIME_SCALE)) as emu:
         yield emu
 
 
-@pytest.fixture
-def cloud(arm: ArmEmulator) -> AzureCloud:
+def sandbox_cloud(arm: ArmEmulator) -> AzureCloud:
+    """The AzureCloud block a sandbox user saves: the emulator's URL and CA, any token, fast polls."""
     assert arm.ca_path is not None
     return AzureCloud(
         arm_endpoint=arm.url,
@@ -77,6 +72,21 @@ def cloud(arm: ArmEmulator) -> AzureCloud:
         poll_interval_seconds=0.02,
         retry_backoff_seconds=0.01,
     )
+
+
+@pytest.fixture(scope="module")
+def arm_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("arm-state")  # one CA for the module: key generation is slow
+
+
+@pytest.fixture
+def arm(arm_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
+    yield from running_emulator(arm_state, monkeypatch)
+
+
+@pytest.fixture
+def cloud(arm: ArmEmulator) -> AzureCloud:
+    return sandbox_cloud(arm)
 
 
 def test_vnet_created_with_tags_and_a_second_call_writes_nothing(
