@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from test_render_support import load_example
+from tests.test_render_support import load_example
 
 from multidc_core import naming as n
 from multidc_core.spec import CassandraDC, Datacenter, Rack

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_render_support import example_names, load_example
+from tests.test_render_support import example_names, load_example
 
 from multidc_core.plan import STEP_KINDS, Plan, Step, build_plan, render_files, step_id
 from multidc_core.spec import RingSpec

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from test_render_support import check_body, example_names, load_example
+from tests.test_render_support import check_body, example_names, load_example
 
 from multidc_core import azure_bodies as ab
 from multidc_core import naming as n

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from test_render_support import load_example
+from tests.test_render_support import load_example
 
 from multidc_core.plan import render_files
 

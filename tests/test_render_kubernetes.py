@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, latest_version
-from test_render_support import example_names, load_example
+from tests.test_render_support import example_names, load_example
 
 from multidc_core import corefile
 from multidc_core import manifests as m
