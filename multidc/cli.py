@@ -65,8 +65,9 @@ def subcommands() -> list[Callable[[argparse._SubParsersAction[argparse.Argument
     # Imported here, not at module level: those modules import this one for read_spec/report,
     # and `python -m multidc.cli` loads this file twice (as __main__ and as multidc.cli).
     from multidc.plan_cmd import add_plan
+    from multidc.sandbox_cmd import add_sandbox
 
-    return [add_validate, add_plan]
+    return [add_validate, add_plan, add_sandbox]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,77 @@
+"""`multidc sandbox up|status|down`: the local ARM and Kubernetes emulators in a background process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import urllib.request
+from pathlib import Path
+
+from multidc.cli import EXIT_INVALID, EXIT_OK
+from sandbox.process import DEFAULT_STATE_DIR, SandboxError, down, running, up
+from sandbox.serve import EXISTING_PRESETS
+
+# Real seconds per Azure second: a 45-minute gateway takes 27 s, a 10-minute AKS cluster 6 s.
+DEFAULT_TIME_SCALE = 0.01
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    extra = ["--existing", args.existing] if args.existing else []
+    try:
+        info = up(Path(args.state_dir), args.time_scale, extra)
+    except SandboxError as exc:
+        print(f"sandbox: {exc}")
+        return EXIT_INVALID
+    print(f"sandbox ready (pid {info['pid']}, time scale {info['time_scale']})")
+    print(f"  ARM endpoint: {info['arm_url']}")
+    print(f"  CA bundle:    {info['ca_path']}")
+    print(f"  admin:        {info['admin_url']}")
+    if info.get("existing_kubeconfig"):
+        print(f"  kubeconfig:   {info['existing_kubeconfig']} (existing clusters)")
+    print("  AKS kubeconfigs come from ARM (listClusterAdminCredential), as on Azure.")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    info = running(Path(args.state_dir))
+    if info is None:
+        print(f"sandbox: not running (state dir {args.state_dir})")
+        return 1
+    with urllib.request.urlopen(info["admin_url"] + "/status", timeout=5) as resp:  # noqa: S310 - loopback
+        status = json.load(resp)
+    print(json.dumps(status, indent=2))
+    return EXIT_OK
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    was = down(Path(args.state_dir), purge=args.purge)
+    print("sandbox stopped" if was else "sandbox was not running")
+    return EXIT_OK
+
+
+def add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("sandbox", help="run the local Azure/Kubernetes/Cassandra simulator")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, func, text in (
+        ("up", cmd_up, "start the sandbox (or find the running one) and print its endpoints"),
+        ("status", cmd_status, "print the sandbox's clusters, rings and request counts"),
+        ("down", cmd_down, "stop the sandbox; its state stays for the next `up` unless --purge"),
+    ):
+        p = actions.add_parser(name, help=text, description=text)
+        p.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where state, CA and logs live")
+        p.set_defaults(func=func)
+        if name == "up":
+            p.add_argument(
+                "--time-scale",
+                type=float,
+                default=DEFAULT_TIME_SCALE,
+                help="real seconds per simulated Azure second",
+            )
+            p.add_argument(
+                "--existing",
+                choices=sorted(EXISTING_PRESETS),
+                default=None,
+                help="also start existing (non-Azure) clusters and write their kubeconfig",
+            )
+        if name == "down":
+            p.add_argument("--purge", action="store_true", help="forget the sandbox's state too")
