@@ -6,8 +6,9 @@ from typing import Any
 
 from sandbox.kube.runtime import ExecResult
 from sandbox.ring.cluster import RingSim
+from sandbox.ring.network import Network
 
-NOT_CASSANDRA = "OCI runtime exec failed: the sandbox simulates only Cassandra containers"
+NOT_CASSANDRA = "OCI runtime exec failed: the sandbox runs only Cassandra tools and getent in pods"
 
 
 def node_id(cluster: str, pod: dict[str, Any]) -> str:
@@ -30,8 +31,9 @@ def _cassandra_yaml(files: dict[str, str]) -> str | None:
 class CassandraRuntime:
     """PodRuntime for the Kubernetes emulator: Cassandra images become RingSim nodes; other pods just run."""
 
-    def __init__(self, ring: RingSim) -> None:
+    def __init__(self, ring: RingSim, network: Network) -> None:
         self.ring = ring
+        self.network = network
 
     def start(
         self, cluster: str, pod: dict[str, Any], env: dict[str, str], files: dict[str, str]
@@ -48,9 +50,18 @@ class CassandraRuntime:
         self, cluster: str, pod: dict[str, Any], container: str, argv: list[str], env: dict[str, str]
     ) -> ExecResult:
         if not _is_cassandra(pod):
-            return ExecResult(126, "", NOT_CASSANDRA + "\n")
+            return self._generic_exec(pod, argv)
         result = self.ring.exec(node_id(cluster, pod), argv, env)
         return ExecResult(result.returncode, result.stdout, result.stderr)
+
+    def _generic_exec(self, pod: dict[str, Any], argv: list[str]) -> ExecResult:
+        # Any Debian-based image has glibc's getent: the DNS check runs it in a small probe pod.
+        if len(argv) == 3 and argv[:2] == ["getent", "hosts"]:
+            ip = self.network.resolve(pod.get("status", {}).get("podIP", ""), argv[2])
+            return ExecResult(0, f"{ip}       {argv[2]}\n") if ip else ExecResult(2, "")
+        if argv[:1] == ["true"] or argv[:1] == ["sleep"]:
+            return ExecResult(0, "")
+        return ExecResult(126, "", NOT_CASSANDRA + "\n")
 
     def stop(self, cluster: str, pod: dict[str, Any]) -> None:
         if _is_cassandra(pod):

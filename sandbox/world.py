@@ -43,7 +43,7 @@ class World:
         self.clusters: dict[str, ClusterEntry] = {}
         self.partitions: set[frozenset[str]] = set()
         self.ring = RingSim(self, clock)
-        self.runtime = CassandraRuntime(self.ring)
+        self.runtime = CassandraRuntime(self.ring, self)
         self.arm: ArmEmulator | None = None
 
     # ---- clusters --------------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""How tasks reach one datacenter's Kubernetes API, and run a command in a pod."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from kubernetes import config as k8s_config
+from kubernetes.client import ApiClient, CoreV1Api
+from kubernetes.stream import stream
+
+from blocks.kube import DatacenterKubeconfig, kubeconfig_block_name
+from multidc_core.spec import Datacenter, Provider, RingSpec
+
+# nodetool and cqlsh answer in seconds on a healthy node; a hung JVM should not hang the flow.
+EXEC_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def api_for(spec: RingSpec, dc: Datacenter) -> ApiClient:
+    """An ApiClient for the DC's cluster: the saved kubeconfig block (AKS) or the user's file (existing)."""
+    if dc.provider is Provider.AZURE:
+        return DatacenterKubeconfig.load(kubeconfig_block_name(spec.name, dc.name)).api_client()  # type: ignore[union-attr]
+    assert dc.kubeconfig is not None  # guaranteed by validation
+    return k8s_config.new_client_from_config(
+        config_file=os.path.expanduser(dc.kubeconfig.path), context=dc.kubeconfig.context
+    )
+
+
+def exec_in_pod(
+    api: ApiClient, namespace: str, pod: str, argv: list[str], container: str | None = "cassandra"
+) -> ExecResult:
+    """Run argv in the pod through the API server's exec (the way `kubectl exec` does)."""
+    ws = stream(
+        CoreV1Api(api).connect_get_namespaced_pod_exec,
+        pod,
+        namespace,
+        command=argv,
+        container=container,
+        stderr=True,
+        stdin=False,
+        stdout=True,
+        tty=False,
+        _preload_content=False,
+    )
+    try:
+        ws.run_forever(timeout=EXEC_TIMEOUT_S)
+        out, err = ws.read_stdout(), ws.read_stderr()
+        rc = ws.returncode
+    finally:
+        ws.close()
+    return ExecResult(int(rc) if rc is not None else -1, out or "", err or "")
