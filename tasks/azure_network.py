@@ -251,6 +251,22 @@ def _shared_key(ring: str) -> str:
     return key
 
 
+def _connection_ops(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ArmOps:
+    a = az(spec, src)
+    api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
+    name = naming.connection_name(spec.name, src, dst)
+    return ArmOps(
+        "gateway connection",
+        name,
+        get=partial(api.get, a.resource_group, name),
+        put=partial(api.begin_create_or_update, a.resource_group, name),
+        delete=partial(api.begin_delete, a.resource_group, name),
+        model=VirtualNetworkGatewayConnection,
+        owner=tag_owner(spec.name, src),
+        deadline_s=cloud.connection_deadline_seconds,
+    )
+
+
 @task(
     cache_policy=NO_CACHE,
     retries=TASK_RETRIES,
@@ -272,19 +288,7 @@ def ensure_gateway_connection(cloud: AzureCloud, spec: RingSpec, src: str, dst: 
     Returns:
         The connection's id, provisioning state and what was done.
     """
-    a = az(spec, src)
-    api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
-    name = naming.connection_name(spec.name, src, dst)
-    ops = ArmOps(
-        "gateway connection",
-        name,
-        get=partial(api.get, a.resource_group, name),
-        put=partial(api.begin_create_or_update, a.resource_group, name),
-        delete=partial(api.begin_delete, a.resource_group, name),
-        model=VirtualNetworkGatewayConnection,
-        owner=tag_owner(spec.name, src),
-        deadline_s=cloud.connection_deadline_seconds,
-    )
+    ops = _connection_ops(cloud, spec, src, dst)
     # sharedKey is write-only to ARM, so the comparison ignores it; only a write carries it.
     desired = bodies.with_shared_key(bodies.connection(spec, src, dst), _shared_key(spec.name))
     return result(ops, Ensurer(cloud).ensure(ops, desired))
@@ -372,19 +376,7 @@ def wait_connected(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> Lin
     start = time.monotonic()
     mode = spec.interconnect.mode
     if mode is InterconnectMode.VPN_GATEWAY:
-        a = az(spec, src)
-        api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
-        name = naming.connection_name(spec.name, src, dst)
-        ops = ArmOps(
-            "gateway connection",
-            name,
-            get=partial(api.get, a.resource_group, name),
-            put=partial(api.begin_create_or_update, a.resource_group, name),
-            delete=partial(api.begin_delete, a.resource_group, name),
-            model=VirtualNetworkGatewayConnection,
-            owner=tag_owner(spec.name, src),
-            deadline_s=cloud.connection_deadline_seconds,
-        )
+        ops = _connection_ops(cloud, spec, src, dst)
         key = "connectionStatus"
     elif mode is InterconnectMode.GLOBAL_PEERING:
         ops = _peering_ops(cloud, spec, src, dst)

@@ -22,7 +22,9 @@ from tasks.arm_errors import (
 class FakeResponse:
     """Just what HttpResponseError reads from a response."""
 
-    def __init__(self, status: int, code: str | None = None, message: str = "", headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str | None = None, message: str = "", headers: dict[str, str] | None = None
+    ) -> None:
         self.status_code = status
         self.reason = "reason"
         self.headers = headers or {}
@@ -33,7 +35,8 @@ class FakeResponse:
 
 
 def arm_error(status: int, code: str | None = None, message: str = "", **headers: str) -> HttpResponseError:
-    return HttpResponseError(response=FakeResponse(status, code, message, headers), error_format=ARMErrorFormat)  # type: ignore[arg-type]
+    response: Any = FakeResponse(status, code, message, headers)
+    return HttpResponseError(response=response, error_format=ARMErrorFormat)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +46,11 @@ def arm_error(status: int, code: str | None = None, message: str = "", **headers
         (500, "InternalServerError", "boom"),
         (502, None, ""),
         (503, "ServiceUnavailable", "later"),
-        (409, "AnotherOperationInProgress", "Another operation on this or dependent resource is in progress."),
+        (
+            409,
+            "AnotherOperationInProgress",
+            "Another operation on this or dependent resource is in progress.",
+        ),
         (409, "Conflict", "Operation on resource is in progress, retry later"),
         (400, "RetryableError", "A retryable error occurred."),
         (400, "PrincipalNotFound", "Principal 123 does not exist in the directory."),
@@ -112,7 +119,10 @@ def test_call_arm_fails_at_once_on_permanent_with_arm_words() -> None:
         call_arm("virtual network r-d-vnet", bad, deadline_s=5, initial_backoff_s=0)
     assert len(calls) == 1
     assert err.value.code == "InvalidParameter"
-    assert str(err.value) == "virtual network r-d-vnet: InvalidParameter (HTTP 400): addressPrefix 10.0.0.0/33 is invalid"
+    assert (
+        str(err.value)
+        == "virtual network r-d-vnet: InvalidParameter (HTTP 400): addressPrefix 10.0.0.0/33 is invalid"
+    )
 
 
 def test_call_arm_gives_up_at_the_deadline() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.mgmt.network.models import VirtualNetwork
 
 import sandbox.arm.emulator as arm_emulator
 from blocks.azure import AzureCloud
@@ -117,7 +118,12 @@ def test_untagged_vnet_stops_the_run_before_any_write(
     cloud.network_client(az.subscription_id).virtual_networks.begin_create_or_update(
         az.resource_group,
         name,
-        {"location": az.location, "properties": {"addressSpace": {"addressPrefixes": [str(az.vnet_cidr)]}}},
+        VirtualNetwork(
+            {
+                "location": az.location,
+                "properties": {"addressSpace": {"addressPrefixes": [str(az.vnet_cidr)]}},
+            }
+        ),
     ).result()
     before = writes(arm)
     with pytest.raises(ResourceNotOwnedError) as err:
@@ -142,7 +148,7 @@ def test_drifted_vnet_is_updated_in_place(cloud: AzureCloud, arm: ArmEmulator, s
         },
     }
     cloud.network_client(az.subscription_id).virtual_networks.begin_create_or_update(
-        az.resource_group, name, drifted
+        az.resource_group, name, VirtualNetwork(drifted)
     ).result()
     assert ensure_vnet.fn(cloud, spec, dc).action == "updated"
     subnets = only(arm, naming.T_VNET, name)["properties"]["subnets"]

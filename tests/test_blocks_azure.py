@@ -8,7 +8,7 @@ import pytest
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from prefect.blocks.core import Block
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from blocks.azure import AzureCloud, StaticTokenCredential
 
@@ -52,9 +52,8 @@ def test_credential_kinds() -> None:
 
 
 def test_secrets_do_not_show_in_repr() -> None:
-    sp = AzureCloud(
-        credential_kind="service-principal", tenant_id="t", client_id="c", client_secret="hunter2"
-    )  # type: ignore[arg-type]
+    secret = SecretStr("hunter2")
+    sp = AzureCloud(credential_kind="service-principal", tenant_id="t", client_id="c", client_secret=secret)
     assert "hunter2" not in repr(sp)
     assert "hunter2" not in str(sp.model_dump())
 
