@@ -43,6 +43,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def sandbox_cloud(info: dict[str, object]) -> object:
+    """The AzureCloud block for this sandbox: its endpoint, its CA, any token, fast polling."""
+    from pydantic import SecretStr
+
+    from blocks.azure import AzureCloud
+
+    return AzureCloud(
+        arm_endpoint=str(info["arm_url"]),
+        ca_bundle=Path(str(info["ca_path"])).read_text(),
+        credential_kind="static-token",
+        # The sandbox accepts any bearer token; this one is not a secret, but the field type is.
+        static_token=SecretStr("sandbox"),
+        # Simulated minutes pass in fractions of a second; real Azure keeps the 30 s default.
+        poll_interval_seconds=0.2,
+        retry_backoff_seconds=0.1,
+    )
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    info = running(Path(args.state_dir))
+    if info is None:
+        print("sandbox: not running; start it with `multidc sandbox up`")
+        return 1
+    block = sandbox_cloud(info)
+    block.save(args.block, overwrite=True)  # type: ignore[attr-defined]
+    print(f"saved AzureCloud block {args.block!r} for the sandbox at {info['arm_url']}")
+    return EXIT_OK
+
+
 def cmd_down(args: argparse.Namespace) -> int:
     was = down(Path(args.state_dir), purge=args.purge)
     print("sandbox stopped" if was else "sandbox was not running")
@@ -56,6 +85,7 @@ def add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         ("up", cmd_up, "start the sandbox (or find the running one) and print its endpoints"),
         ("status", cmd_status, "print the sandbox's clusters, rings and request counts"),
         ("down", cmd_down, "stop the sandbox; its state stays for the next `up` unless --purge"),
+        ("connect", cmd_connect, "save a Prefect AzureCloud block that points at the running sandbox"),
     ):
         p = actions.add_parser(name, help=text, description=text)
         p.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where state, CA and logs live")
@@ -73,5 +103,7 @@ def add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
                 default=None,
                 help="also start existing (non-Azure) clusters and write their kubeconfig",
             )
+        if name == "connect":
+            p.add_argument("--block", default="multidc-sandbox", help="name of the AzureCloud block to save")
         if name == "down":
             p.add_argument("--purge", action="store_true", help="forget the sandbox's state too")
