@@ -27,10 +27,11 @@ from tests.arm_fixtures import (
     make_vnet,
     vnet_id,
 )
+from tests.paths import AZURE_SPECS
 
 NETWORK_CONTRIBUTOR = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/" \
     "4d97b98b-1d4f-4787-a291-c67834d212e7"
-SPECS = Path("/work/shared/azure-specs/specification")
+SPECS = AZURE_SPECS
 FAST = {k: 1.0 for k in ("gateway", "connection", "public_ip", "vnet", "subnet", "peering")}
 
 

@@ -1,13 +1,13 @@
 """multidc_core.nodetool.parse_status against real `nodetool status` output and the sandbox's own."""
 
-from pathlib import Path
 
 import pytest
 
 from multidc_core.nodetool import parse_status
 from sandbox.ring.testing import make_world
+from tests.paths import SEEDS as SEEDS_DIR
 
-SEEDS = Path("/work/shared/seeds")
+SEEDS = SEEDS_DIR
 
 README_SAMPLE = """\
 Datacenter: dc-eastus

@@ -10,10 +10,11 @@ from typing import Any
 import yaml
 
 from multidc_core.spec import RingSpec
+from tests.paths import AZURE_SPECS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-SPECS = Path("/work/shared/azure-specs/specification")
+SPECS = AZURE_SPECS
 
 
 def load_example(name: str) -> RingSpec:
