@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.test_render_kubernetes import runtime_manifests, strict_validate
-from tests.test_render_support import load_example
-
 from multidc_core import manifests as m
 from multidc_core.plan import build_plan, render_files
 from multidc_core.spec import RingSpec
+from tests.test_render_kubernetes import runtime_manifests, strict_validate
+from tests.test_render_support import load_example
 
 
 def _one_dc() -> RingSpec:

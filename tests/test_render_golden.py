@@ -6,9 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
-from tests.test_render_support import load_example
-
 from multidc_core.plan import render_files
+from tests.test_render_support import load_example
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

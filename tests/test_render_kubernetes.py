@@ -10,7 +10,6 @@ import kubernetes_validate
 import pytest
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError, latest_version
-from tests.test_render_support import example_names, load_example
 
 from multidc_core import corefile
 from multidc_core import manifests as m
@@ -19,6 +18,7 @@ from multidc_core.cassandra_config import cassandra_yaml
 from multidc_core.plan import render_files
 from multidc_core.render import dc_manifests
 from multidc_core.spec import DnsExposure, RingSpec
+from tests.test_render_support import example_names, load_example
 
 PASSWORD = "pw-that-must-not-leak"
 
