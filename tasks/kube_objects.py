@@ -137,7 +137,7 @@ def request(
     response = api.call_api(*params)
     response.read()
     if not 200 <= response.status <= 299:
-        raise ApiException.from_response(http_resp=response, body=response.data.decode(), data=None)
+        raise ApiException.from_response(http_resp=response, body=(response.data or b"").decode(), data=None)
     out: dict[str, Any] = json.loads(response.data or b"{}")
     return out
 
@@ -230,3 +230,70 @@ def apply_object(api: ApiClient, manifest: Manifest) -> Applied:
 def apply_all(api: ApiClient, manifests: list[Manifest]) -> list[Applied]:
     """apply_object for each manifest, in order."""
     return [apply_object(api, m) for m in manifests]
+
+
+# --- bounded waits ------------------------------------------------------------------------------
+
+
+class WaitTimeout(KubeError):
+    """A wait ran out of time; the message names what was awaited and the last state seen."""
+
+
+class NotYet(Exception):
+    """Raised inside a wait to poll again."""
+
+
+class KubeWaits(BaseModel):
+    """Deadlines (seconds) for the waits of the ring deployment; the defaults fit real clusters."""
+
+    dns_address_s: float = Field(
+        default=600, description="For a DNS LoadBalancer address: Azure internal LBs take 1-3 minutes."
+    )
+    dns_check_s: float = Field(
+        default=300,
+        description="For a remote seed to resolve: CoreDNS pods must roll and their cache (30 s) expire.",
+    )
+    pvc_bound_s: float = Field(
+        default=900,
+        description="For a node's PVC to bind: a managed disk is created and attached in minutes.",
+    )
+    pod_ready_s: float = Field(
+        default=1800,
+        description="For each Cassandra pod to be Ready: image pull, JVM start and bootstrap streaming.",
+    )
+    cql_s: float = Field(
+        default=300,
+        description="For a CQL step to succeed: a node restarting or auth caches (2 s) settling.",
+    )
+    poll_s: float = Field(default=5, gt=0, description="Between two reads of the state being awaited.")
+
+
+def wait_until(what: str, check: Callable[[], T | None], deadline_s: float, poll_s: float) -> T:
+    """Poll `check` (transient API errors included) until it returns a value; WaitTimeout after the deadline."""
+    last: list[str] = []
+
+    def attempt() -> T:
+        try:
+            value = check()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            last[:] = [describe(exc)]
+            raise NotYet() from exc
+        if value is None:
+            raise NotYet()
+        return value
+
+    try:
+        for tries in Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, NotYet)),
+            stop=stop_after_delay(deadline_s),
+            wait=wait_exponential(multiplier=poll_s / 4, min=min(poll_s, 0.05), max=poll_s),
+            reraise=True,
+        ):
+            with tries:
+                return attempt()
+    except NotYet:
+        extra = f" (last error: {last[0]})" if last else ""
+        raise WaitTimeout(f"{what}: not done after {deadline_s:g}s{extra}") from None
+    raise AssertionError("unreachable")

@@ -1,0 +1,357 @@
+"""Cassandra per datacenter: admin credentials, the manifests, bounded waits, auth and keyspaces."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
+from prefect import get_run_logger, task
+from prefect.blocks.system import Secret
+from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import ObjectAlreadyExists
+from pydantic import SecretStr
+
+from multidc_core import cql, manifests
+from multidc_core import naming as n
+from multidc_core.spec import Datacenter, RingSpec
+from tasks.kube_access import api_for, exec_in_pod
+from tasks.kube_objects import (
+    Applied,
+    KubeError,
+    KubeWaits,
+    apply_all,
+    apply_object,
+    call,
+    request,
+    wait_until,
+)
+
+# Generated credentials use only these characters, so that they can sit inside a CQL identifier,
+# a CQL string literal and a shell double-quoted word without any escaping.
+SAFE_USER = re.compile(r"^[a-z][a-z0-9_]{2,47}$")
+SAFE_PASSWORD = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+DEFAULT_LOGIN = "-u cassandra -p cassandra"  # the image's well-known default, disabled by configure_auth
+ADMIN_LOGIN = '-u "$CASSANDRA_ADMIN_USER" -p "$CASSANDRA_ADMIN_PASSWORD"'
+# cqlsh failures that a retry can fix: a replica restarting, a coordinator not yet up, a timeout.
+TRANSIENT_CQL = ("Unavailable", "Cannot achieve consistency level", "timed out", "OperationTimedOut",
+                 "Connection refused", "NoHostAvailable", "SchemaDisagreement")  # fmt: skip
+_block_lock = threading.Lock()  # DCs ensure their Secret in parallel threads; one generates
+
+
+class PodNotReadyError(KubeError):
+    """A Cassandra pod did not become Ready in time: the DC, the pod, its last state and events."""
+
+
+class CqlFailed(RuntimeError):
+    """A cqlsh step failed for good; names the DC and pod it ran in (never a password)."""
+
+
+def admin_block_name(ring: str) -> str:
+    return f"multidc-{ring}-cassandra-admin"
+
+
+@dataclass(frozen=True)
+class _Creds:
+    username: str
+    password: str
+
+    def __repr__(self) -> str:  # never print the password, even in a traceback
+        return f"_Creds(username={self.username!r}, password=***)"
+
+
+def _load_creds(name: str) -> _Creds | None:
+    try:
+        block = Secret.load(name)
+        assert isinstance(block, Secret)
+    except ValueError:  # Prefect: "Unable to find block document named ..."
+        return None
+    value: Any = block.get()
+    creds = _Creds(str(value["username"]), str(value["password"]))
+    if not SAFE_USER.match(creds.username) or not SAFE_PASSWORD.match(creds.password):
+        raise ValueError(
+            f"Secret block {name}: username or password has characters multidc does not generate"
+        )
+    return creds
+
+
+def admin_credentials(spec: RingSpec) -> _Creds:
+    """The ring's superuser from its Secret block, generated and saved on first use."""
+    name = admin_block_name(spec.name)
+    with _block_lock:
+        creds = _load_creds(name)
+        if creds is not None:
+            return creds
+        creds = _Creds(f"admin_{secrets.token_hex(4)}", secrets.token_urlsafe(24))
+        try:
+            payload = json.dumps({"username": creds.username, "password": creds.password})
+            Secret(value=SecretStr(payload)).save(name)
+        except (ObjectAlreadyExists, ValueError):
+            loaded = _load_creds(name)  # another process saved first: theirs is the ring's
+            if loaded is None:
+                raise
+            return loaded
+        return creds
+
+
+@task(cache_policy=NO_CACHE)
+def ensure_admin_secret(spec: RingSpec, dc: str) -> Applied:
+    """Guarantee the DC's `cassandra-admin` Secret holds the ring's superuser credentials.
+
+    The credentials are generated once per ring and kept in the Prefect Secret block
+    `multidc-<ring>-cassandra-admin` (JSON username/password), so every DC and the verify flow
+    share one superuser. Nothing secret is logged, returned or taken as a parameter.
+
+    Args:
+        spec: The ring spec.
+        dc: The datacenter whose namespace gets the Secret.
+
+    Returns:
+        What was done to the Secret (kind, name, action).
+    """
+    d = spec.dc(dc)
+    creds = admin_credentials(spec)
+    api = api_for(spec, d)
+    apply_object(api, manifests.namespace(spec, d))
+    secret = manifests.admin_secret(d.namespace, creds.username, creds.password, n.labels(spec.name, d.name))
+    return apply_object(api, secret)
+
+
+@task(cache_policy=NO_CACHE)
+def apply_cassandra(spec: RingSpec, dc: str) -> list[Applied]:
+    """Apply the DC's Cassandra objects in order: namespace, config, Service, StatefulSets, PDB, policy.
+
+    Args:
+        spec: The ring spec.
+        dc: The datacenter to deploy (its cluster must be able to resolve earlier DCs' seeds).
+
+    Returns:
+        Each object with the action taken; a re-run returns only "unchanged".
+    """
+    d = spec.dc(dc)
+    return apply_all(api_for(spec, d), manifests.cassandra_manifests(spec, d))
+
+
+def _get(api: ApiClient, path: str) -> dict[str, Any] | None:
+    try:
+        return request(api, "GET", path)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _is_ready(pod: dict[str, Any]) -> bool:
+    conds = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+
+
+def _diagnose(api: ApiClient, ns: str, pod: str) -> str:
+    """The pod's phase, last container state and last events, for the error that ends the run."""
+    live = _get(api, f"/api/v1/namespaces/{ns}/pods/{pod}")
+    if live is None:
+        return "the pod does not exist (is the StatefulSet stuck on an earlier pod?)"
+    status = live.get("status") or {}
+    parts = [f"phase {status.get('phase', '?')}"]
+    for cs in status.get("containerStatuses") or []:
+        for label, state in (("now", cs.get("state") or {}), ("last", cs.get("lastState") or {})):
+            for kind, detail in state.items():
+                reason = detail.get("reason", kind)
+                msg = detail.get("message", "")
+                parts.append(f"{cs.get('name')} {label} {kind}: {reason}" + (f" ({msg})" if msg else ""))
+        parts.append(f"restarts {cs.get('restartCount', 0)}")
+    for c in status.get("conditions") or []:
+        if c.get("status") != "True" and c.get("message"):
+            parts.append(f"{c['type']}: {c['message']}")
+    events = (_get(api, f"/api/v1/namespaces/{ns}/events") or {}).get("items") or []
+    mine = [e for e in events if (e.get("involvedObject") or {}).get("name") in (pod, f"data-{pod}")]
+    mine.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+    parts += [f"event {e.get('type')} {e.get('reason')}: {e.get('message')}" for e in mine[-5:]]
+    return "; ".join(parts)
+
+
+@task(cache_policy=NO_CACHE)
+def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> str:
+    """Wait, pod by pod in node order, for each PVC to be Bound and each pod to be Ready.
+
+    Logs `n/N ready` as pods come up. A pod stuck Pending, crash-looping or failing its
+    readiness probe past the deadline ends the run with the DC, the pod, its last container
+    state and its last events.
+
+    Args:
+        spec: The ring spec.
+        dc: The datacenter to wait for.
+        waits: `pvc_bound_s` and `pod_ready_s` bound each PVC and each pod.
+
+    Returns:
+        `N/N ready`.
+    """
+    w = waits or KubeWaits()
+    d = spec.dc(dc)
+    api = api_for(spec, d)
+    ns, pods, log = d.namespace, n.pods(d), get_run_logger()
+    for pod in pods:
+        pvc = f"data-{pod}"
+
+        def bound(pvc: str = pvc) -> bool | None:
+            live = _get(api, f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{pvc}") or {}
+            return True if (live.get("status") or {}).get("phase") == "Bound" else None
+
+        def ready(pod: str = pod) -> bool | None:
+            live = _get(api, f"/api/v1/namespaces/{ns}/pods/{pod}")
+            return True if live is not None and _is_ready(live) else None
+
+        for what, check, deadline in (("PVC Bound", bound, w.pvc_bound_s), ("Ready", ready, w.pod_ready_s)):
+            try:
+                wait_until(f"{dc}: {ns}/{pod} {what}", check, deadline, w.poll_s)
+            except KubeError as exc:
+                raise PodNotReadyError(
+                    f"datacenter {dc}: pod {ns}/{pod} not {what} after {deadline:g}s: {_diagnose(api, ns, pod)}"
+                ) from exc
+        items = call(f"pods of {dc}", request, api, "GET", f"/api/v1/namespaces/{ns}/pods").get("items") or []
+        count = sum(1 for p in items if p["metadata"]["name"] in pods and _is_ready(p))
+        log.info("%s: %d/%d ready", dc, count, len(pods))
+    return f"{len(pods)}/{len(pods)} ready"
+
+
+# --- CQL through exec: the password stays in the pod's environment -----------------------------
+
+
+@dataclass
+class _Cqlsh:
+    spec: RingSpec
+    dc: Datacenter
+    api: ApiClient
+    pod: str
+    creds: _Creds
+    waits: KubeWaits
+
+    def run(
+        self, login: str | None, statements: list[str], retry: bool = True, admin_vars: bool = False
+    ) -> tuple[int, str]:
+        """cqlsh -e in the pod; returns (rc, stderr) after retrying transient failures."""
+        text = cql.shell_double_quoted(cql.script(statements))
+        if admin_vars:
+            # Placeholders become variables only after quoting, so the shell expands them in the pod.
+            text = text.replace("@ADMIN_USER@", "${CASSANDRA_ADMIN_USER}")
+            text = text.replace("@ADMIN_PASSWORD@", "${CASSANDRA_ADMIN_PASSWORD}")
+        argv = ["sh", "-c", f'cqlsh "$POD_IP" {login or ""} -e {text}']
+        last: list[tuple[int, str]] = []
+
+        def once() -> tuple[int, str] | None:
+            res = exec_in_pod(self.api, self.dc.namespace, self.pod, argv)
+            last[:] = [(res.returncode, self.redact(res.stderr))]
+            if res.returncode != 0 and retry and any(t in res.stderr for t in TRANSIENT_CQL):
+                return None
+            return last[0]
+
+        try:
+            return wait_until(
+                f"{self.dc.name}: cqlsh in {self.pod}", once, self.waits.cql_s, self.waits.poll_s
+            )
+        except KubeError:
+            return last[0] if last else (-1, "cqlsh never ran")
+
+    def must(self, login: str | None, statements: list[str], what: str, admin_vars: bool = False) -> None:
+        rc, err = self.run(login, statements, admin_vars=admin_vars)
+        if rc != 0:
+            raise CqlFailed(
+                f"datacenter {self.dc.name}, pod {self.pod}: {what} failed (exit {rc}): {err.strip()}"
+            )
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.creds.password, "***") if self.creds.password else text
+
+
+def _cqlsh(spec: RingSpec, waits: KubeWaits | None) -> _Cqlsh:
+    d = spec.datacenters[0]
+    creds = admin_credentials(spec) if spec.cassandra.auth else _Creds("", "")
+    return _Cqlsh(spec, d, api_for(spec, d), n.pods(d)[0], creds, waits or KubeWaits())
+
+
+def system_replication(spec: RingSpec) -> dict[str, int]:
+    """Replicas per DC for the system keyspaces: the spec's system_rf, else min(3, nodes)."""
+    rf = spec.cassandra.system_rf
+    return {d.name: rf or min(3, d.cassandra.nodes) for d in spec.datacenters}
+
+
+@task(cache_policy=NO_CACHE)
+def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
+    """Once every DC is up: system keyspaces to NetworkTopologyStrategy, the new superuser, no default.
+
+    In the order Cassandra needs: ALTER system_auth, system_distributed and system_traces (rf per
+    DC); `nodetool repair system_auth` on every node; CREATE ROLE the ring's admin; then, as the
+    admin, ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false. Safe to re-run: when
+    cassandra can no longer log in, the admin does the steps.
+
+    Args:
+        spec: The ring spec.
+        waits: `cql_s` bounds each CQL step's retries.
+
+    Returns:
+        Which login did the work (`cassandra` on a first run, `admin` on a re-run, `none` without auth).
+    """
+    log = get_run_logger()
+    sh = _cqlsh(spec, waits)
+    alters = [cql.alter_keyspace(ks, system_replication(spec)) for ks in cql.SYSTEM_KEYSPACES]
+    if not spec.cassandra.auth:
+        sh.must(None, alters, "ALTER system keyspaces")
+        _repair_system_auth(spec)
+        return "none"
+    rc, err = sh.run(DEFAULT_LOGIN, ["CONSISTENCY"], retry=False)
+    login, who = (DEFAULT_LOGIN, "cassandra") if rc == 0 else (ADMIN_LOGIN, "admin")
+    if rc != 0:
+        log.info("cassandra/cassandra cannot log in (already disabled): continuing as the ring's admin")
+    sh.must(login, alters, "ALTER system keyspaces")
+    _repair_system_auth(spec)
+    create = (
+        "CREATE ROLE IF NOT EXISTS \"@ADMIN_USER@\" WITH PASSWORD = '@ADMIN_PASSWORD@' "
+        "AND SUPERUSER = true AND LOGIN = true"
+    )
+    sh.must(login, [create], "CREATE ROLE for the admin", admin_vars=True)
+    sh.must(
+        ADMIN_LOGIN, ["ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false"], "disabling cassandra"
+    )
+    log.info(
+        "auth configured: system keyspaces %s; superuser %s", system_replication(spec), sh.creds.username
+    )
+    return who
+
+
+def _repair_system_auth(spec: RingSpec) -> None:
+    log = get_run_logger()
+    for d in spec.datacenters:
+        api = api_for(spec, d)
+        for pod in n.pods(d):
+            res = exec_in_pod(api, d.namespace, pod, ["nodetool", "repair", "system_auth"])
+            if res.returncode != 0:
+                raise CqlFailed(
+                    f"datacenter {d.name}, pod {pod}: nodetool repair system_auth: {res.stderr.strip()}"
+                )
+        log.info("%s: system_auth repaired on %d node(s)", d.name, len(n.pods(d)))
+
+
+@task(cache_policy=NO_CACHE)
+def ensure_keyspaces(spec: RingSpec, waits: KubeWaits | None = None) -> list[str]:
+    """Create the spec's keyspaces, or bring their replication to the spec (idempotent).
+
+    Args:
+        spec: The ring spec; each keyspace has a replica count per DC.
+        waits: `cql_s` bounds the CQL step's retries.
+
+    Returns:
+        The keyspace names ensured.
+    """
+    if not spec.keyspaces:
+        return []
+    sh = _cqlsh(spec, waits)
+    statements = [s for ks in spec.keyspaces for s in cql.ensure_keyspace(ks.name, ks.replication)]
+    sh.must(ADMIN_LOGIN if spec.cassandra.auth else None, statements, "keyspaces")
+    names = [ks.name for ks in spec.keyspaces]
+    get_run_logger().info("keyspaces ensured: %s", ", ".join(names))
+    return names
