@@ -1,0 +1,101 @@
+"""deploy-ring on two sandbox AKS clusters: one ring, auth taken over, zero-write re-run, no lonely DC."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.blocks.system import Secret
+
+from flows.ring import RingResult, deploy_ring
+from multidc_core.spec import RingSpec
+from sandbox.harness import ThreadedWorld, world_in_thread
+from tasks.cassandra import admin_block_name, admin_credentials
+from tasks.dns import DnsCheckError
+from tests import ring_fixtures as rf
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture()
+def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
+    with world_in_thread(tmp_path, time_scale=0.001) as tw:
+        yield tw
+
+
+def assert_one_ring(spec: RingSpec) -> None:
+    """From every DC, nodetool shows every node of every DC Up/Normal with the spec's DC and racks."""
+    want = sorted(
+        (d.name, rack.name) for d in spec.datacenters for i, rack in enumerate(_node_racks(d.cassandra))
+    )
+    for d in spec.datacenters:
+        nodes = rf.nodetool_status(spec, d.name)
+        assert [x.code for x in nodes] == ["UN"] * len(want), (d.name, nodes)
+        assert sorted((x.dc, x.rack) for x in nodes) == want
+
+
+def _node_racks(c: object) -> list:
+    racks = c.racks  # type: ignore[attr-defined]
+    return [racks[i % len(racks)] for i in range(c.nodes)]  # type: ignore[attr-defined]
+
+
+def assert_auth_taken_over(spec: RingSpec) -> None:
+    creds = admin_credentials(spec)
+    for d in spec.datacenters:
+        rc, _, err = rf.cqlsh(spec, d.name, "cassandra", "cassandra", "CONSISTENCY")
+        assert rc != 0 and "cassandra is not permitted to log in" in err
+        rc, _, err = rf.cqlsh(spec, d.name, creds.username, creds.password, "CONSISTENCY")
+        assert rc == 0, err
+        for ks in ("system_auth", "system_distributed", "system_traces"):
+            repl = rf.replication_of(spec, d.name, creds.username, creds.password, ks)
+            assert repl["class"].endswith("NetworkTopologyStrategy")
+            assert {k: v for k, v in repl.items() if k != "class"} == {
+                x.name: str(min(3, x.cassandra.nodes)) for x in spec.datacenters
+            }
+
+
+def run(spec: RingSpec, **kw: object) -> RingResult:
+    result = deploy_ring(spec, waits=rf.FAST, **kw)
+    assert isinstance(result, RingResult)
+    return result
+
+
+def test_two_azure_dcs_one_ring_auth_keyspaces_and_a_rerun_that_writes_nothing(
+    sandbox: ThreadedWorld,
+) -> None:
+    spec = rf.sandbox_spec()
+    rf.azure_clusters(sandbox, spec)
+    first = run(spec)
+    assert first.auth == "cassandra" and first.keyspaces == ["customers_ks"]
+    assert all(r.ready == "3/3 ready" for r in first.datacenters.values())
+    assert_one_ring(spec)
+    assert_auth_taken_over(spec)
+    creds = admin_credentials(spec)
+    repl = rf.replication_of(spec, "dc2", creds.username, creds.password, "customers_ks")
+    assert {k: v for k, v in repl.items() if k != "class"} == {"dc1": "3", "dc2": "3"}
+    # The credentials live in the Prefect Secret block and the Kubernetes Secret, never in the result.
+    assert creds.password not in first.model_dump_json()
+    assert Secret.load(admin_block_name(spec.name)).get()["username"] == creds.username
+
+    before = rf.versions(spec)
+    second = run(spec)
+    assert rf.versions(spec) == before
+    assert second.auth == "admin"
+    assert {a.action for r in second.datacenters.values() for a in r.applied} == {"unchanged"}
+    assert all(r.dns_changed is False for r in second.datacenters.values())
+    assert_one_ring(spec)
+
+
+def test_without_dns_forwarding_the_run_fails_naming_dc_and_seed_and_dc2_never_starts(
+    sandbox: ThreadedWorld,
+) -> None:
+    spec = rf.sandbox_spec()
+    rf.azure_clusters(sandbox, spec)
+    with pytest.raises(DnsCheckError) as caught:
+        run(spec, forward_dns=False)
+    message = str(caught.value)
+    assert "datacenter dc2 cannot resolve seed cassandra-rack1-0.cassandra.dc1.svc.cluster.local" in message
+    assert "no forwarding for dc1.svc.cluster.local" in message
+    assert rf.cassandra_pods(spec, "dc2") == []
+    assert {x.dc for x in rf.nodetool_status(spec, "dc1")} == {"dc1"}
