@@ -10,15 +10,18 @@ from typing import Any
 
 import yaml
 from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
 from blocks.kube import save_kubeconfig
 from multidc_core import naming
+from multidc_core.cql import quote_literal
 from multidc_core.load import load_spec
 from multidc_core.nodetool import NodeStatus, parse_status
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld
 from tasks.kube_access import api_for, exec_in_pod
-from tasks.kube_objects import KubeWaits
+from tasks.kube_objects import KubeWaits, request
 from tests import sandbox_steps as steps
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -143,8 +146,6 @@ def versions(spec: RingSpec) -> dict[str, str]:
 
 
 def _raw_version(a: ApiClient, path: str) -> str:
-    from tasks.kube_objects import request
-
     body: dict[str, Any] = request(a, "GET", path)
     return str(body["metadata"]["resourceVersion"])
 
@@ -156,9 +157,17 @@ def replication_of(spec: RingSpec, dc: str, user: str, password: str, keyspace: 
         dc,
         user,
         password,
-        f"SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = '{keyspace}'",
+        "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = "  # noqa: S608 (quoted)
+        + quote_literal(keyspace),
     )
     assert rc == 0, err
     line = next(x for x in out.splitlines() if x.strip().startswith("{"))
     parsed: dict[str, str] = json.loads(line.strip().replace("'", '"'))
     return parsed
+
+
+def log_messages(flow_run_id: Any) -> list[str]:
+    """Every log line of a flow run and its task runs, through the Prefect API."""
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    return [log.message for log in logs]

@@ -61,12 +61,20 @@ def run(spec: RingSpec, **kw: object) -> RingResult:
     return result
 
 
+def run_logged(spec: RingSpec) -> tuple[RingResult, list[str]]:
+    state = deploy_ring(spec, waits=rf.FAST, return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert isinstance(result, RingResult)
+    return result, rf.log_messages(state.state_details.flow_run_id)
+
+
 def test_two_azure_dcs_one_ring_auth_keyspaces_and_a_rerun_that_writes_nothing(
     sandbox: ThreadedWorld,
 ) -> None:
     spec = rf.sandbox_spec()
     rf.azure_clusters(sandbox, spec)
-    first = run(spec)
+    first, logs = run_logged(spec)
     assert first.auth == "cassandra" and first.keyspaces == ["customers_ks"]
     assert all(r.ready == "3/3 ready" for r in first.datacenters.values())
     assert_one_ring(spec)
@@ -76,6 +84,8 @@ def test_two_azure_dcs_one_ring_auth_keyspaces_and_a_rerun_that_writes_nothing(
     assert {k: v for k, v in repl.items() if k != "class"} == {"dc1": "3", "dc2": "3"}
     # The credentials live in the Prefect Secret block and the Kubernetes Secret, never in the result.
     assert creds.password not in first.model_dump_json()
+    assert any("dc1: 3/3 ready" in m for m in logs) and any("dc2: 3/3 ready" in m for m in logs)
+    assert not [m for m in logs if creds.password in m]
     assert Secret.load(admin_block_name(spec.name)).get()["username"] == creds.username
 
     before = rf.versions(spec)
