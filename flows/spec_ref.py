@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect.blocks.system import Secret
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
@@ -48,7 +48,9 @@ class SpecRef(BaseModel):
         """The spec YAML."""
         if self.path is not None:
             return Path(self.path).expanduser().read_text()
-        value = Secret.load(str(self.block)).get()
+        block = Secret.load(str(self.block))
+        assert isinstance(block, Secret)  # load is sync here: flows call it outside an event loop
+        value = block.get()
         if not isinstance(value, str):
             raise ValueError(
                 f"block {self.block!r} must hold the spec as YAML text, not {type(value).__name__}"
@@ -66,5 +68,5 @@ class SpecRef(BaseModel):
 def save_spec_block(name: str, text: str) -> SpecRef:
     """Validate spec text, save it as a block and return the reference to pass as a parameter."""
     load_spec(text)
-    Secret(value=text).save(name, overwrite=True)
+    Secret(value=SecretStr(text)).save(name, overwrite=True)
     return SpecRef(block=name)

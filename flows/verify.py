@@ -66,7 +66,7 @@ def publish(report: RingReport) -> None:
         description=f"Ring {report.ring}: {report.verdict}",
     )
     create_table_artifact(
-        table=node_table(report),  # type: ignore[arg-type]
+        table=node_table(report),
         key=f"{report.ring}-ring-nodes",
         description=f"Nodes of ring {report.ring} as each DC sees them",
     )
