@@ -53,7 +53,7 @@ class AzureCloud(Block):
 
     _block_type_name = "multidc Azure Cloud"
     _block_type_slug = "multidc-azure-cloud"
-    _logo_url = None
+    _logo_url = "https://cdn.sanity.io/images/3ugk85nk/production/54e3fa7e00197a4fbd1d82ed62494cb58d08c96a-250x250.png"  # type: ignore[assignment]  # prefect-azure's Azure logo
     _documentation_url = "https://learn.microsoft.com/azure/azure-resource-manager/management/overview"  # type: ignore[assignment]
     _code_example = """
     ```python

@@ -32,7 +32,7 @@ class DatacenterKubeconfig(Block):
 
     _block_type_name = "multidc Datacenter Kubeconfig"
     _block_type_slug = "multidc-datacenter-kubeconfig"
-    _logo_url = None
+    _logo_url = "https://images.ctfassets.net/gm98wzqotmnx/1zrSeY8DZ1MJZs2BAyyyGk/8e4792f00a0c808ad1ad5126126fa5f8/Kubernetes_logo_without_workmark.svg.png?h=250"  # type: ignore[assignment]  # the Kubernetes logo Prefect's own blocks use
     _documentation_url = (
         "https://kubernetes.io/docs/concepts/configuration/organize-cluster-access-kubeconfig/"  # type: ignore[assignment]
     )
