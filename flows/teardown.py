@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from prefect import flow
@@ -13,7 +12,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
 from blocks.azure import AzureCloud
-from multidc_core.load import load_spec
+from flows.spec_ref import SpecRef
 from multidc_core.spec import RingSpec
 from tasks.teardown_azure import (
     delete_cluster,
@@ -64,7 +63,7 @@ def _results(futures: list[PrefectFuture[Any]]) -> list[Deletion]:
 
 
 @flow(name="teardown", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))  # type: ignore[arg-type]
-def teardown(spec: str, cloud_block: str, confirm: str = "") -> TeardownResult:
+def teardown(spec: SpecRef, cloud_block: str, confirm: str = "") -> TeardownResult:
     """Delete the ring: only what carries its ownership tags and labels, in dependency order.
 
     Kubernetes first in every DC at once (ring namespace, `multidc-dns`, this ring's CoreDNS
@@ -74,14 +73,14 @@ def teardown(spec: str, cloud_block: str, confirm: str = "") -> TeardownResult:
     it deletes nothing.
 
     Args:
-        spec: Path of the ring spec file.
+        spec: The ring spec: a YAML path or the name of a block holding it.
         cloud_block: Name of the saved AzureCloud block (unused when no DC is on Azure).
         confirm: The ring's name, to confirm; anything else stops the run before any change.
 
     Returns:
         Every object considered, with what was done, and counts of what was deleted.
     """
-    ring = load_spec(Path(spec).expanduser().read_text())
+    ring = spec.load()
     if confirm != ring.name:
         raise ConfirmationError(
             f"teardown deletes ring {ring.name!r} for good: pass the ring name as confirm "

@@ -9,6 +9,7 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.polling import LROPoller
+from azure.mgmt.resource.resources.models import ResourceGroupPatchable
 from prefect import task
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
@@ -22,6 +23,7 @@ from multidc_core.spec import RingSpec
 from tasks.arm_ensure import Ensurer, Wire, run_logger, tag_owner, to_wire
 from tasks.arm_errors import retry_condition
 from tasks.azure_network import az, shared_key_block_name
+from tasks.cassandra import admin_block_name
 from tasks.teardown_kube import Deletion
 
 # Deletes are retried inside (call_arm); a task-level retry is the last resort for a poll that
@@ -30,11 +32,6 @@ TASK_RETRIES = 2
 TASK_RETRY_DELAY_S: list[float] = [10.0, 60.0]
 # How many names of what keeps a resource group alive are worth a log line.
 SHOW_AT_MOST = 5
-
-
-def cassandra_admin_block_name(ring: str) -> str:
-    """Name of the Prefect Secret block that holds the ring's Cassandra admin credentials."""
-    return f"multidc-{ring}-cassandra-admin"
 
 
 @dataclass(frozen=True)
@@ -293,8 +290,10 @@ def delete_dc_base(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[Deletion]
 def delete_resource_group(cloud: AzureCloud, spec: RingSpec, subscription_id: str, group: str) -> Deletion:
     """Delete a resource group only if it carries this ring's tags and nothing else is left in it.
 
-    Deleting a group deletes everything in it, so one untagged resource (or one of this
-    ring's that the spec no longer names) keeps the group; the log names what is left.
+    Deleting a group deletes everything in it, so one resource multidc did not delete keeps
+    the group. Such a group is released instead: this ring's tags are taken off it (other
+    tags stay), so nothing claims the ring any more and the log names what is left. A group
+    without this ring's tags is never touched.
 
     Args:
         cloud: Where ARM is and how to authenticate.
@@ -303,7 +302,7 @@ def delete_resource_group(cloud: AzureCloud, spec: RingSpec, subscription_id: st
         group: Resource group name.
 
     Returns:
-        What was done (kept, with the reason, when something is left in it).
+        What was done: deleted, absent, or kept (with the reason).
     """
     rc = cloud.resource_client(subscription_id)
     ensurer = Ensurer(cloud)
@@ -311,23 +310,25 @@ def delete_resource_group(cloud: AzureCloud, spec: RingSpec, subscription_id: st
     found = ensurer.call(label, _or_none(partial(rc.resource_groups.get, group)))
     if found is None:
         return Deletion(system="azure", kind="resource group", name=group, action="absent")
-    left = ensurer.call(label, lambda: [r.name for r in rc.resources.list_by_resource_group(group)])
-
-    def owner(wire: Wire) -> str | None:
-        problem = tag_owner(spec.name, None)(wire)
-        if problem:
-            return problem
-        if left:
-            shown = ", ".join(sorted(left)[:SHOW_AT_MOST]) + (" ..." if len(left) > SHOW_AT_MOST else "")
-            return f"it still holds {len(left)} resource(s) multidc did not delete: {shown}"
-        return None
-
+    left = ensurer.call(label, lambda: sorted(r.name for r in rc.resources.list_by_resource_group(group)))
+    tags = dict(to_wire(found).get("tags") or {})
+    if left and tag_owner(spec.name, None)({"tags": tags}) is None:
+        shown = ", ".join(left[:SHOW_AT_MOST]) + (" ..." if len(left) > SHOW_AT_MOST else "")
+        reason = (
+            f"it holds {len(left)} resource(s) multidc did not create: {shown}; released (ring tags removed)"
+        )
+        rest = {
+            k: v for k, v in tags.items() if k not in (naming.TAG_RING, naming.TAG_DC, naming.TAG_MANAGED_BY)
+        }
+        ensurer.call(label, rc.resource_groups.update, group, ResourceGroupPatchable(tags=rest))
+        ensurer.log.warning("kept %s: %s", label, reason)
+        return Deletion(system="azure", kind="resource group", name=group, action="kept", reason=reason)
     target = Doomed(
         "resource group",
         group,
         lambda: found,
         partial(rc.resource_groups.begin_delete, group),
-        owner,
+        tag_owner(spec.name, None),
         cloud.resource_deadline_seconds,
     )
     return delete_if_owned(cloud, target)
@@ -337,7 +338,7 @@ def secret_block_names(spec: RingSpec) -> list[tuple[type[Any], str]]:
     """The ring's Prefect blocks: VPN shared key, Cassandra admin, one kubeconfig per DC."""
     out: list[tuple[type[Any], str]] = [
         (Secret, shared_key_block_name(spec.name)),
-        (Secret, cassandra_admin_block_name(spec.name)),
+        (Secret, admin_block_name(spec.name)),
     ]
     out += [(DatacenterKubeconfig, kubeconfig_block_name(spec.name, d.name)) for d in spec.datacenters]
     return out

@@ -26,6 +26,7 @@ from multidc_core.corefile import remove_section
 from multidc_core.manifests import coredns_restart_patch
 from multidc_core.spec import CorednsMode, Datacenter, Provider, RingSpec
 from tasks.arm_ensure import run_logger
+from tasks.dns import PROBE_POD as DNS_PROBE_POD
 from tasks.kube_access import api_for
 
 T = TypeVar("T")
@@ -38,7 +39,6 @@ API_DEADLINE_S = 60.0
 # (connect, read) seconds per request: a cluster that is gone fails fast instead of hanging the run.
 REQUEST_TIMEOUT = (10, 60)
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
-DNS_PROBE_POD = "multidc-dns-probe"
 COREDNS_CONFIGMAP = "coredns"
 COREFILE_KEY = "Corefile"
 
@@ -99,7 +99,8 @@ def _read(fn: Callable[..., T], *args: Any) -> T | None:
 def _delete(fn: Callable[..., Any], *args: Any) -> None:
     """Delete one object; 404 (already gone) counts as done."""
     try:
-        _call(fn, *args)
+        # The answer is the object or a Status depending on kind and server version: not parsed.
+        _call(fn, *args, _preload_content=False)
     except ApiException as exc:
         if exc.status != 404:
             raise
@@ -202,17 +203,18 @@ class _DcTeardown:
         self.log.info("restarted coredns in the cluster of %s so it drops the ring's zones", self.dc.name)
 
     def owned_object(
-        self, kind: str, read: Callable[..., Any], delete: Callable[..., Any], name: str
+        self, kind: str, read: Callable[..., Any], delete: Callable[..., Any], name: str, namespace: str
     ) -> None:
-        """Delete a kube-system object if it carries this ring's labels; leave anyone else's."""
-        obj = _read(read, name, n.KUBE_SYSTEM)
+        """Delete an object if it carries this ring's labels; leave anyone else's."""
+        obj = _read(read, name, namespace)
+        where = f"{namespace}/{name}"
         if obj is None:
-            self.note(kind, name, "absent")
+            self.note(kind, where, "absent")
         elif not owned_by(obj.metadata.labels, self.spec.name):
-            self.note(kind, name, "kept", f"not labelled {n.LABEL_RING}={self.spec.name}")
+            self.note(kind, where, "kept", f"not labelled {n.LABEL_RING}={self.spec.name}")
         else:
-            _delete(delete, name, n.KUBE_SYSTEM)
-            self.note(kind, name, "deleted")
+            _delete(delete, name, namespace)
+            self.note(kind, where, "deleted")
 
     def namespace(self, ns: Any) -> None:
         name = self.dc.namespace
@@ -300,12 +302,18 @@ def teardown_dc_kubernetes(spec: RingSpec, dc: str) -> list[Deletion]:
             ]
         if run.forward_entries():
             run.restart_coredns()
-        run.owned_object("Pod", run.core.read_namespaced_pod, run.core.delete_namespaced_pod, DNS_PROBE_POD)
+        if ns is not None:
+            # The probe lives in the ring namespace; deleted first so it stops resolving at once.
+            core = run.core
+            run.owned_object(
+                "Pod", core.read_namespaced_pod, core.delete_namespaced_pod, DNS_PROBE_POD, d.namespace
+            )
         run.owned_object(
             "Service",
             run.core.read_namespaced_service,
             run.core.delete_namespaced_service,
             n.DNS_SERVICE_NAME,
+            n.KUBE_SYSTEM,
         )
         run.namespace(ns)
         return run.done
