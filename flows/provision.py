@@ -48,31 +48,33 @@ class ProvisionResult(BaseModel):
     kubeconfig_blocks: dict[str, str] = Field(description="DC name -> DatacenterKubeconfig block name.")
 
 
-@flow(
-    name="provision-azure",
-    task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS),  # type: ignore[arg-type]
-)
-def provision_azure(spec: RingSpec, cloud_block: str) -> ProvisionResult:
-    """Create (or confirm) every Azure DC's network, gateway, identity and AKS cluster, then join them.
+class ProvisionFutures:
+    """The submitted provisioning steps, for a caller that composes them with other work."""
+
+    def __init__(self) -> None:
+        self.steps: list[PrefectFuture[Any]] = []
+        self.links: list[PrefectFuture[LinkResult]] = []
+        self.kubeconfigs: dict[str, PrefectFuture[str]] = {}
+
+    def result(self) -> ProvisionResult:
+        return ProvisionResult(
+            resources=[f.result() for f in self.steps],
+            links=[f.result() for f in self.links],
+            kubeconfig_blocks={dc: f.result() for dc, f in self.kubeconfigs.items()},
+        )
+
+
+def submit_provision(spec: RingSpec, cloud: AzureCloud) -> ProvisionFutures:
+    """Submit every Azure DC's steps inside the calling flow, each as soon as what it needs exists.
 
     Gateways (45 minutes or more) run beside the clusters, never before or after them;
     links are made once both ends exist, a full mesh for three or more DCs.
-
-    Args:
-        spec: The ring spec; DCs of provider `kubeconfig` are skipped here.
-        cloud_block: Name of the saved AzureCloud block to use.
-
-    Returns:
-        Resources with the action taken, link states and kubeconfig block names.
     """
-    cloud = AzureCloud.load(cloud_block)
-    assert isinstance(cloud, AzureCloud)
     vpn = spec.interconnect.mode is InterconnectMode.VPN_GATEWAY
     peering = spec.interconnect.mode is InterconnectMode.GLOBAL_PEERING
-    futures: list[PrefectFuture[Any]] = []
+    out = ProvisionFutures()
     vnets: dict[str, PrefectFuture[ResourceResult]] = {}
     gateways: dict[str, PrefectFuture[ResourceResult]] = {}
-    kubeconfigs: dict[str, PrefectFuture[str]] = {}
     for dc in (d.name for d in spec.azure_dcs):
         rg = ensure_resource_group.submit(cloud, spec, dc)
         vnets[dc] = _after([rg], ensure_vnet, cloud, spec, dc)
@@ -80,13 +82,13 @@ def provision_azure(spec: RingSpec, cloud_block: str) -> ProvisionResult:
         # Network Contributor on the subnet before the cluster exists (AKS needs it at create).
         grant = _after([identity, vnets[dc]], ensure_role_assignment, cloud, spec, dc)
         cluster = _after([grant], ensure_cluster, cloud, spec, dc)
-        kubeconfigs[dc] = _after([cluster], fetch_kubeconfig, cloud, spec, dc)
-        futures += [rg, vnets[dc], identity, grant, cluster]
+        out.kubeconfigs[dc] = _after([cluster], fetch_kubeconfig, cloud, spec, dc)
+        out.steps += [rg, vnets[dc], identity, grant, cluster]
         if vpn:
             # The gateway needs only its GatewaySubnet and IP: it runs beside the cluster.
             ip = _after([rg], ensure_public_ip, cloud, spec, dc)
             gateways[dc] = _after([vnets[dc], ip], ensure_gateway, cloud, spec, dc)
-            futures += [ip, gateways[dc]]
+            out.steps += [ip, gateways[dc]]
     made: dict[tuple[str, str], PrefectFuture[ResourceResult]] = {}
     for src, dst in mesh(spec):
         if vpn:
@@ -95,9 +97,29 @@ def provision_azure(spec: RingSpec, cloud_block: str) -> ProvisionResult:
             )
         elif peering:
             made[src, dst] = _after([vnets[src], vnets[dst]], ensure_peering, cloud, spec, src, dst)
-    links = [_after([made[a, b], made[b, a]], wait_connected, cloud, spec, a, b) for a, b in made]
-    return ProvisionResult(
-        resources=[f.result() for f in [*futures, *made.values()]],
-        links=[f.result() for f in links],
-        kubeconfig_blocks={dc: f.result() for dc, f in kubeconfigs.items()},
-    )
+    out.steps += list(made.values())
+    out.links = [_after([made[a, b], made[b, a]], wait_connected, cloud, spec, a, b) for a, b in made]
+    return out
+
+
+def load_cloud(cloud_block: str) -> AzureCloud:
+    cloud = AzureCloud.load(cloud_block)
+    assert isinstance(cloud, AzureCloud)  # load is sync here: flows call it outside an event loop
+    return cloud
+
+
+@flow(
+    name="provision-azure",
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS),  # type: ignore[arg-type]
+)
+def provision_azure(spec: RingSpec, cloud_block: str) -> ProvisionResult:
+    """Create (or confirm) every Azure DC's network, gateway, identity and AKS cluster, then join them.
+
+    Args:
+        spec: The ring spec; DCs of provider `kubeconfig` are skipped here.
+        cloud_block: Name of the saved AzureCloud block to use.
+
+    Returns:
+        Resources with the action taken, link states and kubeconfig block names.
+    """
+    return submit_provision(spec, load_cloud(cloud_block)).result()
