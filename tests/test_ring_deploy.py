@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes.client import CoreV1Api
 from prefect.blocks.system import Secret
 
 from flows.ring import RingResult, deploy_ring
@@ -33,6 +34,11 @@ def assert_one_ring(spec: RingSpec) -> None:
         nodes = rf.nodetool_status(spec, d.name)
         assert [x.code for x in nodes] == ["UN"] * len(want), (d.name, nodes)
         assert sorted((x.dc, x.rack) for x in nodes) == want
+        pods = CoreV1Api(rf.api(spec, d.name)).list_namespaced_pod(d.namespace).items
+        restarts = {
+            p.metadata.name: [c.restart_count for c in p.status.container_statuses or []] for p in pods
+        }
+        assert all(counts == [0] for counts in restarts.values()), restarts  # nothing crashed on the way
 
 
 def _node_racks(c: object) -> list:

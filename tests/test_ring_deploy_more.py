@@ -9,6 +9,7 @@ import pytest
 
 from flows.ring import RingResult, deploy_ring
 from sandbox.harness import ThreadedWorld, world_in_thread
+from tasks.cassandra import PodNotReadyError
 from tasks.dns import DnsCheckError
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_auth_taken_over, assert_one_ring
@@ -34,20 +35,42 @@ def test_three_azure_dcs_join_one_at_a_time_into_one_ring(sandbox: ThreadedWorld
     assert_auth_taken_over(spec)
 
 
+CUSTOM = "/api/v1/namespaces/kube-system/configmaps/coredns-custom"
+OTHERS = {"data": {"corp.server": "corp.example:53 {\n    forward . 10.19.0.53\n}\n"}}
+PDB = "/apis/policy/v1/namespaces/aws-1/poddisruptionbudgets/cassandra"
+
+
 def test_existing_clusters_loadbalancer_dns_corefile_and_coredns_custom(sandbox: ThreadedWorld) -> None:
     spec = rf.existing_spec(sandbox.add_existing("seed-blog"))
+    rf.request(rf.api(spec, "azure-1"), "PATCH", CUSTOM, OTHERS, "application/merge-patch+json")
     result = deploy_ring(spec, waits=rf.FAST)
     assert isinstance(result, RingResult)
     assert_one_ring(spec)
     assert_auth_taken_over(spec)
-    # aws-1 (EKS-like) forwards in its Corefile, azure-1 (AKS-like) through coredns-custom.
+    # aws-1 (EKS-like) forwards in its Corefile, azure-1 (AKS-like) through coredns-custom,
+    # where the cluster owner's key stays as it was.
     corefile = rf.request(rf.api(spec, "aws-1"), "GET", "/api/v1/namespaces/kube-system/configmaps/coredns")
     assert "azure-1.svc.cluster.local:53" in corefile["data"]["Corefile"]
-    custom = rf.request(rf.api(spec, "azure-1"), "GET", "/api/v1/namespaces/kube-system/configmaps/coredns-custom")
-    assert list(custom["data"]) == ["multidc-aws-1.server"]
+    custom = rf.request(rf.api(spec, "azure-1"), "GET", CUSTOM)
+    assert sorted(custom["data"]) == ["corp.server", "multidc-aws-1.server"]
+    assert custom["data"]["corp.server"] == OTHERS["data"]["corp.server"]
     before = rf.versions(spec)
     deploy_ring(spec, waits=rf.FAST)
     assert rf.versions(spec) == before
+    # Drift in a field we set is patched back; nothing else is written.
+    rf.request(
+        rf.api(spec, "aws-1"), "PATCH", PDB, {"spec": {"maxUnavailable": 2}}, "application/merge-patch+json"
+    )
+    drifted = rf.versions(spec)
+    again = deploy_ring(spec, waits=rf.FAST)
+    actions = {(a.kind, a.action) for r in again.datacenters.values() for a in r.applied}
+    assert actions == {(k, "unchanged") for k, _ in actions if k != "PodDisruptionBudget"} | {
+        ("PodDisruptionBudget", "patched"),
+        ("PodDisruptionBudget", "unchanged"),
+    }
+    assert rf.request(rf.api(spec, "aws-1"), "GET", PDB)["spec"]["maxUnavailable"] == 1
+    changed = {k for k, v in rf.versions(spec).items() if drifted[k] != v}
+    assert changed == {"aws-1/apis/policy/v1/namespaces/aws-1/poddisruptionbudgets/cassandra"}
 
 
 def test_existing_cluster_dns_at_a_wrong_address_fails_before_the_second_dc_starts(
@@ -64,3 +87,15 @@ def test_existing_cluster_dns_at_a_wrong_address_fails_before_the_second_dc_star
     )
     assert rf.cassandra_pods(spec, "azure-1") == []
     assert {x.dc for x in rf.nodetool_status(spec, "aws-1")} == {"aws-1"}
+
+
+def test_a_crash_looping_pod_ends_the_run_naming_dc_pod_reason_and_events(sandbox: ThreadedWorld) -> None:
+    spec = rf.sandbox_spec()
+    spec = spec.model_copy(update={"datacenters": spec.datacenters[:1], "keyspaces": []})
+    rf.azure_clusters(sandbox, spec)
+    sandbox.world.clusters["sandbox-dc1-aks"].kube.crash_loop("dc1", "cassandra-rack3-0", times=None)
+    with pytest.raises(PodNotReadyError) as caught:
+        deploy_ring(spec, waits=rf.FAST.model_copy(update={"pod_ready_s": 1.5}))
+    message = str(caught.value)
+    assert message.startswith("datacenter dc1: pod dc1/cassandra-rack3-0 not Ready after 1.5s: ")
+    assert "CrashLoopBackOff" in message and "event Warning BackOff" in message
