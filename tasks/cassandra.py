@@ -301,14 +301,18 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
     alters = [cql.alter_keyspace(ks, system_replication(spec)) for ks in cql.SYSTEM_KEYSPACES]
     if not spec.cassandra.auth:
         sh.must(None, alters, "ALTER system keyspaces")
-        _repair_system_auth(spec)
+        _repair_system_auth(spec, sh.waits)
         return "none"
-    rc, err = sh.run(DEFAULT_LOGIN, ["CONSISTENCY"], retry=False)
+    rc, err = sh.run(DEFAULT_LOGIN, ["CONSISTENCY"])
+    if rc != 0 and "AuthenticationFailed" not in err:
+        raise CqlFailed(
+            f"datacenter {sh.dc.name}, pod {sh.pod}: cqlsh cannot connect (exit {rc}): {err.strip()}"
+        )
     login, who = (DEFAULT_LOGIN, "cassandra") if rc == 0 else (ADMIN_LOGIN, "admin")
     if rc != 0:
         log.info("cassandra/cassandra cannot log in (already disabled): continuing as the ring's admin")
     sh.must(login, alters, "ALTER system keyspaces")
-    _repair_system_auth(spec)
+    _repair_system_auth(spec, sh.waits)
     create = (
         "CREATE ROLE IF NOT EXISTS \"@ADMIN_USER@\" WITH PASSWORD = '@ADMIN_PASSWORD@' "
         "AND SUPERUSER = true AND LOGIN = true"
@@ -323,16 +327,28 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
     return who
 
 
-def _repair_system_auth(spec: RingSpec) -> None:
+def _repair(api: ApiClient, d: Datacenter, pod: str, waits: KubeWaits) -> None:
+    last: list[str] = []
+
+    def once() -> bool | None:
+        res = exec_in_pod(api, d.namespace, pod, ["nodetool", "repair", "system_auth"])
+        last[:] = [res.stderr.strip()]
+        return True if res.returncode == 0 else None  # a peer restarting: try again
+
+    try:
+        wait_until(f"{d.name}: repair in {pod}", once, waits.cql_s, waits.poll_s)
+    except KubeError:
+        detail = last[0] if last else "?"
+        raise CqlFailed(f"datacenter {d.name}, pod {pod}: nodetool repair system_auth: {detail}") from None
+
+
+def _repair_system_auth(spec: RingSpec, waits: KubeWaits) -> None:
+    """Stream system_auth to its new replicas in every DC, so that logins work everywhere."""
     log = get_run_logger()
     for d in spec.datacenters:
         api = api_for(spec, d)
         for pod in n.pods(d):
-            res = exec_in_pod(api, d.namespace, pod, ["nodetool", "repair", "system_auth"])
-            if res.returncode != 0:
-                raise CqlFailed(
-                    f"datacenter {d.name}, pod {pod}: nodetool repair system_auth: {res.stderr.strip()}"
-                )
+            _repair(api, d, pod, waits)
         log.info("%s: system_auth repaired on %d node(s)", d.name, len(n.pods(d)))
 
 
