@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.mgmt.network.models import PublicIPAddress, PublicIPAddressPropertiesFormat, PublicIPAddressSku
 from kubernetes import config
-from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api
+from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api, V1Namespace, V1ObjectMeta
 from kubernetes.client.exceptions import ApiException
 from prefect.blocks.system import Secret
 from pydantic import SecretStr
@@ -86,11 +87,11 @@ def build_azure_ring(tw: ThreadedWorld, spec: RingSpec, cloud: AzureCloud) -> di
     cloud.network_client(a.subscription_id).public_ip_addresses.begin_create_or_update(
         a.resource_group,
         FOREIGN_IP,
-        {
-            "location": a.location,
-            "sku": {"name": "Standard"},
-            "properties": {"publicIPAllocationMethod": "Static"},
-        },
+        PublicIPAddress(
+            location=a.location,
+            sku=PublicIPAddressSku(name="Standard"),
+            properties=PublicIPAddressPropertiesFormat(public_ip_allocation_method="Static"),
+        ),
     ).result()
     return apis
 
@@ -129,7 +130,8 @@ def block_exists(name: str, kind: type[Any] = Secret) -> bool:
 
 
 def namespaces(api: ApiClient) -> set[str]:
-    return {ns.metadata.name for ns in CoreV1Api(api).list_namespace().items}
+    items: list[Any] = CoreV1Api(api).list_namespace().items
+    return {str(ns.metadata.name) for ns in items}
 
 
 def exists(read: Any, *args: str) -> bool:
@@ -147,7 +149,7 @@ def coredns_custom(api: ApiClient) -> dict[str, str]:
 
 
 def restarted_at(api: ApiClient) -> str | None:
-    dep = AppsV1Api(api).read_namespaced_deployment(naming.COREDNS_DEPLOYMENT, naming.KUBE_SYSTEM)
+    dep: Any = AppsV1Api(api).read_namespaced_deployment(naming.COREDNS_DEPLOYMENT, naming.KUBE_SYSTEM)
     return (dep.spec.template.metadata.annotations or {}).get(naming.RESTARTED_AT_ANNOTATION)
 
 
@@ -231,14 +233,32 @@ def test_partial_teardown_cleans_the_clusters_first_and_a_rerun_finishes_it(
     assert {naming.cluster_name(ring, d.name) for d in spec.datacenters} <= names(world, naming.T_CLUSTER)
     assert block_exists(kubeconfig_block_name(ring, "dc1"), type(load_kubeconfig(ring, "dc1")))
 
+    # Second stop, later: the clusters go, the grants (and so the VNets) do not; the blocks stay behind.
+    arm.faults.remove(fault)
+    fault = arm.faults.add_error_rate(500, 1.0, methods=["DELETE"], path_contains="roleAssignments")
+    state = run(ref, ring)
+    assert state.is_failed()
+    assert "role assignment" in str(state.message)
+    assert not names(world, naming.T_CLUSTER) and names(world, naming.T_VNET)
+    assert block_exists(kubeconfig_block_name(ring, "dc1"), type(load_kubeconfig(ring, "dc1")))
+
+    # The re-run meets clusters that are gone (their API refuses connections): skipped, then finished.
     arm.faults.remove(fault)
     state = run(ref, ring)
     assert state.is_completed(), state.message
     result = state.result()
     assert ring_resources(world, ring) == []
     assert FOREIGN_IP in names(world, naming.T_PUBLIC_IP)
-    assert result.counts["AKS cluster"] == 2
-    assert "Namespace" not in result.counts and "gateway connection" not in result.counts
+    assert result.counts == {
+        "role assignment": 2,
+        "managed identity": 2,
+        "virtual network": 2,
+        "resource group": 1,
+        "Secret block": 2,
+        "kubeconfig block": 2,
+    }
+    skipped = {(i.name, i.reason) for i in result.items if i.action == "skipped"}
+    assert skipped == {("dc1", "unreachable"), ("dc2", "unreachable")}
 
 
 def test_existing_clusters_lose_only_the_rings_objects_and_a_foreign_namespace_stops_teardown(
@@ -260,7 +280,7 @@ def test_existing_clusters_lose_only_the_rings_objects_and_a_foreign_namespace_s
     CoreV1Api(aws).patch_namespaced_config_map("coredns", naming.KUBE_SYSTEM, {"data": {"Corefile": edited}})
     for dc, api in apis.items():
         steps.deploy_cassandra(api, spec, dc, PASSWORD)
-    CoreV1Api(aws).create_namespace({"metadata": {"name": "not-ours"}})
+    CoreV1Api(aws).create_namespace(V1Namespace(metadata=V1ObjectMeta(name="not-ours")))
 
     state = teardown(ref, "no-such-block", confirm=ring, return_state=True)  # no Azure DC: block unused
     assert state.is_completed(), state.message
@@ -281,7 +301,7 @@ def test_existing_clusters_lose_only_the_rings_objects_and_a_foreign_namespace_s
     assert state.result().counts == {}
 
     # A namespace with the ring's name that multidc did not label stops the run and survives it.
-    CoreV1Api(aws).create_namespace({"metadata": {"name": "aws-1"}})
+    CoreV1Api(aws).create_namespace(V1Namespace(metadata=V1ObjectMeta(name="aws-1")))
     state = teardown(ref, "no-such-block", confirm=ring, return_state=True)
     assert state.is_failed()
     assert "namespace aws-1" in str(state.message) and "not labelled" in str(state.message)
@@ -293,5 +313,5 @@ def api_for_existing(kubeconfig: Path, context: str) -> ApiClient:
 
 
 def corefile(api: ApiClient) -> str:
-    cm = CoreV1Api(api).read_namespaced_config_map("coredns", naming.KUBE_SYSTEM)
+    cm: Any = CoreV1Api(api).read_namespaced_config_map("coredns", naming.KUBE_SYSTEM)
     return str(cm.data["Corefile"])
