@@ -23,7 +23,8 @@ from tasks.cassandra import (
 from tasks.dns import check_dns, ensure_dns_exposed, ensure_dns_forwarding
 from tasks.kube_objects import Applied, KubeWaits
 
-# Every DC holds a few waiting threads (DNS address, forwarding, check, deploy chain).
+# Each DC holds up to eight waiting threads (DNS, Secret, forwarding, two checks, apply, wait);
+# Python's default pool (cores + 4) would let waiting tasks starve the ones they wait for.
 MAX_WORKERS = 32
 
 Futures = Sequence[PrefectFuture[Any]]
@@ -101,7 +102,9 @@ def submit_ring(
     The first DC deploys as soon as its cluster is ready (`cluster_ready[dc]`); each other DC
     waits for `interconnect`, the DC before it (bootstraps are one at a time) and its own
     in-cluster check that it resolves the seeds of the DCs before it. Auth and keyspaces
-    come last, after every DC resolves every other DC's seeds.
+    come last, after every DC resolves every other DC's seeds. Submitted tasks hold a thread
+    while they wait for upstream futures: run the calling flow with a ThreadPoolTaskRunner of
+    at least MAX_WORKERS, and call `.result()` on the returned RingFutures.
 
     Args:
         spec: The ring spec.

@@ -108,6 +108,19 @@ def cassandra_pods(spec: RingSpec, dc: str) -> list[str]:
     return [p.metadata.name for p in items if (p.metadata.labels or {}).get(naming.LABEL_APP) == naming.APP]
 
 
+def ready_summary(spec: RingSpec, dc: str) -> str:
+    """`n/N` Ready Cassandra pods of the DC."""
+    d = spec.dc(dc)
+    items = CoreV1Api(api(spec, dc)).list_namespaced_pod(d.namespace).items
+    ready = sum(
+        1
+        for p in items
+        if (p.metadata.labels or {}).get(naming.LABEL_APP) == naming.APP
+        and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+    )
+    return f"{ready}/{d.cassandra.nodes}"
+
+
 def versions(spec: RingSpec) -> dict[str, str]:
     """resourceVersion of every object in the ring's namespaces and of the kube-system objects we touch."""
     out: dict[str, str] = {}

@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 from kubernetes.client import CoreV1Api
+from prefect import flow, task
 from prefect.blocks.system import Secret
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.ring import RingResult, deploy_ring
+from flows.ring import MAX_WORKERS, RingResult, deploy_ring, submit_ring
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tasks.cassandra import admin_block_name, admin_credentials
 from tasks.dns import DnsCheckError
+from tasks.kube_objects import wait_until
 from tests import ring_fixtures as rf
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -115,3 +118,30 @@ def test_without_dns_forwarding_the_run_fails_naming_dc_and_seed_and_dc2_never_s
     assert "no forwarding for dc1.svc.cluster.local" in message
     assert rf.cassandra_pods(spec, "dc2") == []
     assert {x.dc for x in rf.nodetool_status(spec, "dc1")} == {"dc1"}
+
+
+@task
+def interconnect_gate(spec: RingSpec) -> int:
+    """Stands in for the VPN: done only once dc1 is fully up, then says how many dc2 pods exist."""
+
+    def dc1_ready() -> bool | None:
+        return True if "3/3" in rf.ready_summary(spec, "dc1") else None
+
+    wait_until("dc1 ready before the interconnect", dc1_ready, 30, 0.05)
+    return len(rf.cassandra_pods(spec, "dc2"))
+
+
+@flow(task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))  # type: ignore[arg-type]
+def composed(spec: RingSpec) -> tuple[int, RingResult]:
+    gate = interconnect_gate.submit(spec)
+    ring = submit_ring(spec, waits=rf.FAST, interconnect=[gate])
+    return gate.result(), ring.result()
+
+
+def test_composed_dc1_overlaps_the_interconnect_and_dc2_waits_for_it(sandbox: ThreadedWorld) -> None:
+    spec = rf.sandbox_spec()
+    rf.azure_clusters(sandbox, spec)
+    dc2_pods_when_connected, result = composed(spec)
+    assert dc2_pods_when_connected == 0
+    assert result.datacenters["dc2"].ready == "3/3 ready"
+    assert_one_ring(spec)
