@@ -9,7 +9,7 @@ from prefect import flow
 from prefect.futures import PrefectFuture, wait
 from prefect.logging import get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from blocks.azure import AzureCloud
 from flows.spec_ref import SpecRef
@@ -46,6 +46,7 @@ class TeardownResult(BaseModel):
     def kept(self) -> list[Deletion]:
         return [d for d in self.items if d.action == "kept"]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def counts(self) -> dict[str, int]:
         """Deleted objects per kind; empty when there was nothing left to delete."""
