@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 NTS = "NetworkTopologyStrategy"
@@ -57,3 +58,27 @@ def shell_double_quoted(text: str) -> str:
     for ch in ("\\", '"', "$", "`"):
         text = text.replace(ch, "\\" + ch)
     return '"' + text + '"'
+
+
+def parse_replication_rows(cqlsh_output: str) -> dict[str, dict[str, str]]:
+    """`SELECT keyspace_name, replication FROM system_schema.keyspaces` as cqlsh prints it -> name: map.
+
+    cqlsh prints a map as `{'class': '...NetworkTopologyStrategy', 'dc1': '3'}`; rows it cannot read
+    are skipped (the caller then treats the keyspace as different and alters it).
+    """
+    out: dict[str, dict[str, str]] = {}
+    for line in cqlsh_output.splitlines():
+        name, bar, rest = line.partition("|")
+        rest = rest.strip()
+        if not bar or not rest.startswith("{") or not rest.endswith("}"):
+            continue
+        pairs = re.findall(r"'((?:[^']|'')*)'\s*:\s*'((?:[^']|'')*)'", rest)
+        out[name.strip()] = {k.replace("''", "'"): v.replace("''", "'") for k, v in pairs}
+    return out
+
+
+def replication_matches(current: Mapping[str, str] | None, per_dc: Mapping[str, int]) -> bool:
+    """Whether a keyspace's replication (as system_schema shows it) is NTS with exactly these counts."""
+    if not current or not current.get("class", "").endswith(NTS):
+        return False
+    return {k: v for k, v in current.items() if k != "class"} == {dc: str(rf) for dc, rf in per_dc.items()}

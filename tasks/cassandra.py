@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 from prefect import get_run_logger, task
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
@@ -28,6 +27,9 @@ from tasks.kube_objects import (
     apply_all,
     apply_object,
     call,
+    diagnose_pod,
+    get_or_none,
+    is_ready,
     request,
     wait_until,
 )
@@ -137,44 +139,6 @@ def apply_cassandra(spec: RingSpec, dc: str) -> list[Applied]:
     return apply_all(api_for(spec, d), manifests.cassandra_manifests(spec, d))
 
 
-def _get(api: ApiClient, path: str) -> dict[str, Any] | None:
-    try:
-        return request(api, "GET", path)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
-def _is_ready(pod: dict[str, Any]) -> bool:
-    conds = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
-
-
-def _diagnose(api: ApiClient, ns: str, pod: str) -> str:
-    """The pod's phase, last container state and last events, for the error that ends the run."""
-    live = _get(api, f"/api/v1/namespaces/{ns}/pods/{pod}")
-    if live is None:
-        return "the pod does not exist (is the StatefulSet stuck on an earlier pod?)"
-    status = live.get("status") or {}
-    parts = [f"phase {status.get('phase', '?')}"]
-    for cs in status.get("containerStatuses") or []:
-        for label, state in (("now", cs.get("state") or {}), ("last", cs.get("lastState") or {})):
-            for kind, detail in state.items():
-                reason = detail.get("reason", kind)
-                msg = detail.get("message", "")
-                parts.append(f"{cs.get('name')} {label} {kind}: {reason}" + (f" ({msg})" if msg else ""))
-        parts.append(f"restarts {cs.get('restartCount', 0)}")
-    for c in status.get("conditions") or []:
-        if c.get("status") != "True" and c.get("message"):
-            parts.append(f"{c['type']}: {c['message']}")
-    events = (_get(api, f"/api/v1/namespaces/{ns}/events") or {}).get("items") or []
-    mine = [e for e in events if (e.get("involvedObject") or {}).get("name") in (pod, f"data-{pod}")]
-    mine.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
-    parts += [f"event {e.get('type')} {e.get('reason')}: {e.get('message')}" for e in mine[-5:]]
-    return "; ".join(parts)
-
-
 @task(cache_policy=NO_CACHE)
 def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> str:
     """Wait, pod by pod in node order, for each PVC to be Bound and each pod to be Ready.
@@ -199,22 +163,22 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> str:
         pvc = f"data-{pod}"
 
         def bound(pvc: str = pvc) -> bool | None:
-            live = _get(api, f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{pvc}") or {}
+            live = get_or_none(api, f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{pvc}") or {}
             return True if (live.get("status") or {}).get("phase") == "Bound" else None
 
         def ready(pod: str = pod) -> bool | None:
-            live = _get(api, f"/api/v1/namespaces/{ns}/pods/{pod}")
-            return True if live is not None and _is_ready(live) else None
+            live = get_or_none(api, f"/api/v1/namespaces/{ns}/pods/{pod}")
+            return True if live is not None and is_ready(live) else None
 
         for what, check, deadline in (("PVC Bound", bound, w.pvc_bound_s), ("Ready", ready, w.pod_ready_s)):
             try:
                 wait_until(f"{dc}: {ns}/{pod} {what}", check, deadline, w.poll_s)
             except KubeError as exc:
                 raise PodNotReadyError(
-                    f"datacenter {dc}: pod {ns}/{pod} not {what} after {deadline:g}s: {_diagnose(api, ns, pod)}"
+                    f"datacenter {dc}: pod {ns}/{pod} not {what} after {deadline:g}s: {diagnose_pod(api, ns, pod)}"
                 ) from exc
         items = call(f"pods of {dc}", request, api, "GET", f"/api/v1/namespaces/{ns}/pods").get("items") or []
-        count = sum(1 for p in items if p["metadata"]["name"] in pods and _is_ready(p))
+        count = sum(1 for p in items if p["metadata"]["name"] in pods and is_ready(p))
         log.info("%s: %d/%d ready", dc, count, len(pods))
     return f"{len(pods)}/{len(pods)} ready"
 
@@ -233,19 +197,19 @@ class _Cqlsh:
 
     def run(
         self, login: str | None, statements: list[str], retry: bool = True, admin_vars: bool = False
-    ) -> tuple[int, str]:
-        """cqlsh -e in the pod; returns (rc, stderr) after retrying transient failures."""
+    ) -> tuple[int, str, str]:
+        """cqlsh -e in the pod; returns (rc, stdout, stderr) after retrying transient failures."""
         text = cql.shell_double_quoted(cql.script(statements))
         if admin_vars:
             # Placeholders become variables only after quoting, so the shell expands them in the pod.
             text = text.replace("@ADMIN_USER@", "${CASSANDRA_ADMIN_USER}")
             text = text.replace("@ADMIN_PASSWORD@", "${CASSANDRA_ADMIN_PASSWORD}")
         argv = ["sh", "-c", f'cqlsh "$POD_IP" {login or ""} -e {text}']
-        last: list[tuple[int, str]] = []
+        last: list[tuple[int, str, str]] = []
 
-        def once() -> tuple[int, str] | None:
+        def once() -> tuple[int, str, str] | None:
             res = exec_in_pod(self.api, self.dc.namespace, self.pod, argv)
-            last[:] = [(res.returncode, self.redact(res.stderr))]
+            last[:] = [(res.returncode, res.stdout, self.redact(res.stderr))]
             if res.returncode != 0 and retry and any(t in res.stderr for t in TRANSIENT_CQL):
                 return None
             return last[0]
@@ -255,14 +219,33 @@ class _Cqlsh:
                 f"{self.dc.name}: cqlsh in {self.pod}", once, self.waits.cql_s, self.waits.poll_s
             )
         except KubeError:
-            return last[0] if last else (-1, "cqlsh never ran")
+            return last[0] if last else (-1, "", "cqlsh never ran")
 
-    def must(self, login: str | None, statements: list[str], what: str, admin_vars: bool = False) -> None:
-        rc, err = self.run(login, statements, admin_vars=admin_vars)
+    def must(self, login: str | None, statements: list[str], what: str, admin_vars: bool = False) -> str:
+        rc, out, err = self.run(login, statements, admin_vars=admin_vars)
         if rc != 0:
             raise CqlFailed(
                 f"datacenter {self.dc.name}, pod {self.pod}: {what} failed (exit {rc}): {err.strip()}"
             )
+        return out
+
+    def alter_if_needed(
+        self, login: str | None, wanted: dict[str, dict[str, int]], create: bool
+    ) -> list[str]:
+        """CREATE (when asked) and ALTER only the keyspaces whose replication differs; returns those."""
+        have = cql.parse_replication_rows(
+            self.must(login, ["SELECT keyspace_name, replication FROM system_schema.keyspaces"], "schema")
+        )
+        todo = [ks for ks, rf in wanted.items() if not cql.replication_matches(have.get(ks), rf)]
+        statements = [
+            s
+            for ks in todo
+            for s in ([cql.create_keyspace(ks, wanted[ks])] if create else [])
+            + [cql.alter_keyspace(ks, wanted[ks])]
+        ]
+        if statements:
+            self.must(login, statements, "replication of " + ", ".join(todo))
+        return todo
 
     def redact(self, text: str) -> str:
         return text.replace(self.creds.password, "***") if self.creds.password else text
@@ -298,12 +281,12 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
     """
     log = get_run_logger()
     sh = _cqlsh(spec, waits)
-    alters = [cql.alter_keyspace(ks, system_replication(spec)) for ks in cql.SYSTEM_KEYSPACES]
+    system = {ks: system_replication(spec) for ks in cql.SYSTEM_KEYSPACES}
     if not spec.cassandra.auth:
-        sh.must(None, alters, "ALTER system keyspaces")
+        sh.alter_if_needed(None, system, create=False)
         _repair_system_auth(spec, sh.waits)
         return "none"
-    rc, err = sh.run(DEFAULT_LOGIN, ["CONSISTENCY"])
+    rc, _, err = sh.run(DEFAULT_LOGIN, ["CONSISTENCY"])
     if rc != 0 and "AuthenticationFailed" not in err:
         raise CqlFailed(
             f"datacenter {sh.dc.name}, pod {sh.pod}: cqlsh cannot connect (exit {rc}): {err.strip()}"
@@ -311,7 +294,9 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
     login, who = (DEFAULT_LOGIN, "cassandra") if rc == 0 else (ADMIN_LOGIN, "admin")
     if rc != 0:
         log.info("cassandra/cassandra cannot log in (already disabled): continuing as the ring's admin")
-    sh.must(login, alters, "ALTER system keyspaces")
+    altered = sh.alter_if_needed(login, system, create=False)
+    log.info("system keyspaces altered: %s", ", ".join(altered) or "none (already as the spec says)")
+    # Repaired even when nothing was altered: a run stopped after the ALTER needs it just the same.
     _repair_system_auth(spec, sh.waits)
     create = (
         "CREATE ROLE IF NOT EXISTS \"@ADMIN_USER@\" WITH PASSWORD = '@ADMIN_PASSWORD@' "
@@ -366,8 +351,7 @@ def ensure_keyspaces(spec: RingSpec, waits: KubeWaits | None = None) -> list[str
     if not spec.keyspaces:
         return []
     sh = _cqlsh(spec, waits)
-    statements = [s for ks in spec.keyspaces for s in cql.ensure_keyspace(ks.name, ks.replication)]
-    sh.must(ADMIN_LOGIN if spec.cassandra.auth else None, statements, "keyspaces")
-    names = [ks.name for ks in spec.keyspaces]
-    get_run_logger().info("keyspaces ensured: %s", ", ".join(names))
-    return names
+    wanted = {ks.name: dict(ks.replication) for ks in spec.keyspaces}
+    changed = sh.alter_if_needed(ADMIN_LOGIN if spec.cassandra.auth else None, wanted, create=True)
+    get_run_logger().info("keyspaces created or altered: %s", ", ".join(changed) or "none")
+    return list(wanted)

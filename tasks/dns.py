@@ -18,8 +18,10 @@ from tasks.kube_access import api_for, exec_in_pod
 from tasks.kube_objects import (
     KubeError,
     KubeWaits,
+    WaitTimeout,
     apply_object,
     call,
+    get_or_none,
     read,
     request,
     wait_until,
@@ -30,6 +32,7 @@ PROBE_CONTAINER = "probe"
 # Debian ships glibc's getent, which resolves exactly as the Cassandra image's JVM does (NSS).
 PROBE_IMAGE = "debian:bookworm-slim"
 MERGE_PATCH = "application/merge-patch+json"
+NOBODY_UID = 65534
 
 
 class DnsCheckError(RuntimeError):
@@ -93,12 +96,14 @@ def ensure_dns_exposed(spec: RingSpec, dc: str, waits: KubeWaits | None = None) 
     def address() -> str | None:
         return _service_address(read(api, svc) or {}, pinned)
 
-    ip = wait_until(
-        f"{dc}: LoadBalancer address of {n.KUBE_SYSTEM}/{n.DNS_SERVICE_NAME}",
-        address,
-        w.dns_address_s,
-        w.poll_s,
-    )
+    what = f"{dc}: LoadBalancer address of {n.KUBE_SYSTEM}/{n.DNS_SERVICE_NAME}"
+    try:
+        ip = wait_until(what, address, w.dns_address_s, w.poll_s)
+    except WaitTimeout as exc:
+        events = (get_or_none(api, f"/api/v1/namespaces/{n.KUBE_SYSTEM}/events") or {}).get("items") or []
+        mine = [e for e in events if (e.get("involvedObject") or {}).get("name") == n.DNS_SERVICE_NAME]
+        said = "; ".join(f"{e.get('reason')}: {e.get('message')}" for e in mine[-3:]) or "no events"
+        raise WaitTimeout(f"{exc} ({said})") from None
     get_run_logger().info("%s: DNS exposed at %s", dc, ip)
     return ip
 
@@ -174,6 +179,14 @@ def probe_pod(spec: RingSpec, d: Datacenter) -> dict[str, Any]:
         "image": PROBE_IMAGE,
         "command": ["sleep", "infinity"],
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
+        # Admitted under the "restricted" Pod Security Standard: getent needs no privilege.
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": NOBODY_UID,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
     }
     return {
         "apiVersion": "v1",

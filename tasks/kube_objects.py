@@ -232,6 +232,47 @@ def apply_all(api: ApiClient, manifests: list[Manifest]) -> list[Applied]:
     return [apply_object(api, m) for m in manifests]
 
 
+# --- pods ----------------------------------------------------------------------------------------
+
+
+def get_or_none(api: ApiClient, path: str) -> dict[str, Any] | None:
+    try:
+        return request(api, "GET", path)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def is_ready(pod: dict[str, Any]) -> bool:
+    conds = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+
+
+def diagnose_pod(api: ApiClient, ns: str, pod: str) -> str:
+    """The pod's phase, last container state and last events, for the error that ends the run."""
+    live = get_or_none(api, f"/api/v1/namespaces/{ns}/pods/{pod}")
+    if live is None:
+        return "the pod does not exist (is the StatefulSet stuck on an earlier pod?)"
+    status = live.get("status") or {}
+    parts = [f"phase {status.get('phase', '?')}"]
+    for cs in status.get("containerStatuses") or []:
+        for label, state in (("now", cs.get("state") or {}), ("last", cs.get("lastState") or {})):
+            for kind, detail in state.items():
+                reason = detail.get("reason", kind)
+                msg = detail.get("message", "")
+                parts.append(f"{cs.get('name')} {label} {kind}: {reason}" + (f" ({msg})" if msg else ""))
+        parts.append(f"restarts {cs.get('restartCount', 0)}")
+    for c in status.get("conditions") or []:
+        if c.get("status") != "True" and c.get("message"):
+            parts.append(f"{c['type']}: {c['message']}")
+    events = (get_or_none(api, f"/api/v1/namespaces/{ns}/events") or {}).get("items") or []
+    mine = [e for e in events if (e.get("involvedObject") or {}).get("name") in (pod, f"data-{pod}")]
+    mine.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+    parts += [f"event {e.get('type')} {e.get('reason')}: {e.get('message')}" for e in mine[-5:]]
+    return "; ".join(parts)
+
+
 # --- bounded waits ------------------------------------------------------------------------------
 
 

@@ -58,3 +58,28 @@ def test_script_ends_every_statement_once() -> None:
 def test_shell_double_quoted_word_survives_sh(text: str) -> None:
     [(_, argv)] = split("echo " + cql.shell_double_quoted(text), {"5": "no"})
     assert argv == ["echo", text]
+
+
+SCHEMA = """
+ keyspace_name      | replication
+--------------------+---------------------------------------------------------------------------------------
+        system_auth | {'class': 'org.apache.cassandra.locator.NetworkTopologyStrategy', 'dc1': '3', 'dc2': '3'}
+      system_traces | {'class': 'org.apache.cassandra.locator.SimpleStrategy', 'replication_factor': '2'}
+              o_ks  | {'class': 'org.apache.cassandra.locator.NetworkTopologyStrategy', 'it''s': '1'}
+
+(3 rows)
+"""
+
+
+def test_replication_rows_as_cqlsh_prints_them() -> None:
+    rows = cql.parse_replication_rows(SCHEMA)
+    assert rows["system_traces"] == {
+        "class": "org.apache.cassandra.locator.SimpleStrategy",
+        "replication_factor": "2",
+    }
+    assert rows["o_ks"]["it's"] == "1"
+    assert cql.replication_matches(rows["system_auth"], {"dc1": 3, "dc2": 3})
+    assert not cql.replication_matches(rows["system_auth"], {"dc1": 3})
+    assert not cql.replication_matches(rows["system_auth"], {"dc1": 3, "dc2": 2})
+    assert not cql.replication_matches(rows["system_traces"], {"dc1": 2})
+    assert not cql.replication_matches(rows.get("missing"), {"dc1": 1})

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
+from prefect import flow
 
 from flows.ring import RingResult, deploy_ring
+from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tasks.cassandra import PodNotReadyError
-from tasks.dns import DnsCheckError
+from tasks.dns import DnsCheckError, ensure_dns_exposed
+from tasks.kube_objects import KubeWaits, WaitTimeout
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_auth_taken_over, assert_one_ring
 
@@ -99,3 +103,23 @@ def test_a_crash_looping_pod_ends_the_run_naming_dc_pod_reason_and_events(sandbo
     message = str(caught.value)
     assert message.startswith("datacenter dc1: pod dc1/cassandra-rack3-0 not Ready after 1.5s: ")
     assert "CrashLoopBackOff" in message and "event Warning BackOff" in message
+
+
+@flow
+def expose(spec: RingSpec, waits: KubeWaits) -> str:
+    return ensure_dns_exposed(spec, spec.datacenters[0].name, waits)
+
+
+def test_a_dns_address_that_never_comes_names_the_service_and_its_events(sandbox: ThreadedWorld) -> None:
+    spec = rf.sandbox_spec()
+    dc1 = spec.datacenters[0]
+    assert dc1.azure is not None
+    # Outside the node subnet: the cloud controller refuses it (a spec error validation also catches).
+    bad = dc1.model_copy(update={"azure": dc1.azure.model_copy(update={"dns_lb_ip": ip_address("10.9.9.9")})})
+    spec = spec.model_copy(update={"datacenters": [bad], "keyspaces": []})
+    rf.azure_clusters(sandbox, spec)
+    with pytest.raises(WaitTimeout) as caught:
+        expose(spec, rf.FAST.model_copy(update={"dns_address_s": 0.5}))
+    message = str(caught.value)
+    assert message.startswith("dc1: LoadBalancer address of kube-system/multidc-dns: not done after 0.5s")
+    assert "SyncLoadBalancerFailed" in message
