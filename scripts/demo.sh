@@ -3,7 +3,6 @@
 # A second run reuses the server, sandbox, blocks, deployments and worker it finds. Stop: scripts/stop.sh
 source "$(dirname "$0")/bootstrap.sh"
 source "$(dirname "$0")/env.sh"
-export MULTIDC_VERIFY_EVERY="${MULTIDC_VERIFY_EVERY_DEMO:-60}"   # the demo shows a scheduled run soon
 cd "$MULTIDC_ROOT"
 step() { printf '\n== %s\n' "$*"; }
 
@@ -23,7 +22,9 @@ uv run multidc sandbox connect --state-dir "$MULTIDC_STATE/sandbox" --block "$MU
 step "Work pool and deployments"
 uv run prefect work-pool inspect "$MULTIDC_POOL" >/dev/null 2>&1 \
   || uv run prefect work-pool create "$MULTIDC_POOL" --type process
-uv run prefect --no-prompt deploy --all --prefect-file deployments/prefect.yaml
+# The demo verifies every minute so a scheduled run follows soon; production keeps 15 minutes.
+sed "s/- interval: 900 /- interval: ${MULTIDC_DEMO_VERIFY_EVERY:-60} /" deployments/prefect.yaml >"$MULTIDC_STATE/prefect-demo.yaml"
+uv run prefect --no-prompt deploy --all --prefect-file "$MULTIDC_STATE/prefect-demo.yaml"
 
 step "Worker"
 bash scripts/worker.sh start
@@ -35,5 +36,5 @@ cat <<TXT
 
 multidc/full finished on the sandbox. Open the Prefect UI at http://127.0.0.1:$MULTIDC_PREFECT_PORT
 to see the run, its artifacts (nodes per DC, summary, topology) and the scheduled verify-ring runs
-(every $MULTIDC_VERIFY_EVERY s here). Stop everything with: bash scripts/stop.sh
+(every ${MULTIDC_DEMO_VERIFY_EVERY:-60} s here). Stop everything with: bash scripts/stop.sh
 TXT

@@ -13,7 +13,5 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=180
 # The sandbox's default ring and cloud block; set these to run against a real subscription.
 export MULTIDC_SPEC="${MULTIDC_SPEC:-examples/sandbox.yaml}"
 export MULTIDC_CLOUD_BLOCK="${MULTIDC_CLOUD_BLOCK:-multidc-sandbox}"
-# How often the scheduled ring verification runs (seconds): 15 minutes in production, 1 in the demo.
-export MULTIDC_VERIFY_EVERY="${MULTIDC_VERIFY_EVERY:-900}"
 export MULTIDC_POOL="${MULTIDC_POOL:-multidc}"
 mkdir -p "$MULTIDC_STATE" "$PREFECT_HOME"
