@@ -159,6 +159,7 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> str:
     d = spec.dc(dc)
     api = api_for(spec, d)
     ns, pods, log = d.namespace, n.pods(d), get_run_logger()
+    logged = -1
     for pod in pods:
         pvc = f"data-{pod}"
 
@@ -179,7 +180,9 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> str:
                 ) from exc
         items = call(f"pods of {dc}", request, api, "GET", f"/api/v1/namespaces/{ns}/pods").get("items") or []
         count = sum(1 for p in items if p["metadata"]["name"] in pods and is_ready(p))
-        log.info("%s: %d/%d ready", dc, count, len(pods))
+        if count != logged:  # racks start in parallel: several pods may have come up meanwhile
+            log.info("%s: %d/%d ready", dc, count, len(pods))
+            logged = count
     return f"{len(pods)}/{len(pods)} ready"
 
 
