@@ -178,3 +178,16 @@ def test_other_kinds_round_trip(core: client.CoreV1Api, apps: client.AppsV1Api) 
     assert dep.metadata.generation == 1
     core.create_namespaced_config_map("dc1", {"metadata": {"name": "web-env"}, "data": {"A": "1"}})
     wait_for(lambda: apps.read_namespaced_deployment("web", "dc1").status.ready_replicas == 1)
+
+
+def test_service_delete_answers_the_service_and_configmap_delete_a_status() -> None:
+    from sandbox.kube.harness import running_cluster
+
+    with running_cluster(name="del") as cluster:
+        api = client.CoreV1Api(config.new_client_from_config_dict(cluster.kubeconfig_dict()))
+        api.create_namespaced_service("default", {"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}})
+        api.create_namespaced_config_map("default", {"metadata": {"name": "c"}})
+        assert api.delete_namespaced_service("s", "default").metadata.name == "s"
+        answer = api.delete_namespaced_config_map("c", "default")  # typed as `object` by client 37: a dict
+        assert (answer["status"] if isinstance(answer, dict) else answer.status) == "Success"
+        assert cluster.get("Service", "default", "s") is None and cluster.get("ConfigMap", "default", "c") is None

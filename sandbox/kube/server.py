@@ -37,7 +37,13 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status)
 
 
+# Registries with ReturnDeletedObject in the real API server: their DELETE answers the object itself.
+RETURNS_DELETED_OBJECT = {"Pod", "Service", "PersistentVolumeClaim", "PersistentVolume"}
+
+
 def _success(res: Resource, obj: Obj) -> Obj:
+    if res.kind in RETURNS_DELETED_OBJECT:
+        return obj
     meta = obj["metadata"]
     return {
         "kind": "Status",
