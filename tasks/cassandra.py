@@ -55,26 +55,29 @@ class CqlFailed(RuntimeError):
 
 
 def admin_block_name(ring: str) -> str:
+    """The Prefect Secret block holding the ring's superuser as JSON {username, password}."""
     return f"multidc-{ring}-cassandra-admin"
 
 
 @dataclass(frozen=True)
-class _Creds:
+class AdminCredentials:
+    """The ring's Cassandra superuser; its repr hides the password."""
+
     username: str
     password: str
 
     def __repr__(self) -> str:  # never print the password, even in a traceback
-        return f"_Creds(username={self.username!r}, password=***)"
+        return f"AdminCredentials(username={self.username!r}, password=***)"
 
 
-def _load_creds(name: str) -> _Creds | None:
+def _load_creds(name: str) -> AdminCredentials | None:
     try:
         block = Secret.load(name)
         assert isinstance(block, Secret)
     except ValueError:  # Prefect: "Unable to find block document named ..."
         return None
     value: Any = block.get()
-    creds = _Creds(str(value["username"]), str(value["password"]))
+    creds = AdminCredentials(str(value["username"]), str(value["password"]))
     if not SAFE_USER.match(creds.username) or not SAFE_PASSWORD.match(creds.password):
         raise ValueError(
             f"Secret block {name}: username or password has characters multidc does not generate"
@@ -82,14 +85,14 @@ def _load_creds(name: str) -> _Creds | None:
     return creds
 
 
-def admin_credentials(spec: RingSpec) -> _Creds:
+def admin_credentials(spec: RingSpec) -> AdminCredentials:
     """The ring's superuser from its Secret block, generated and saved on first use."""
     name = admin_block_name(spec.name)
     with _block_lock:
         creds = _load_creds(name)
         if creds is not None:
             return creds
-        creds = _Creds(f"admin_{secrets.token_hex(4)}", secrets.token_urlsafe(24))
+        creds = AdminCredentials(f"admin_{secrets.token_hex(4)}", secrets.token_urlsafe(24))
         try:
             payload = json.dumps({"username": creds.username, "password": creds.password})
             Secret(value=SecretStr(payload)).save(name)
@@ -195,12 +198,10 @@ class _Cqlsh:
     dc: Datacenter
     api: ApiClient
     pod: str
-    creds: _Creds
+    creds: AdminCredentials
     waits: KubeWaits
 
-    def run(
-        self, login: str | None, statements: list[str], retry: bool = True, admin_vars: bool = False
-    ) -> tuple[int, str, str]:
+    def run(self, login: str | None, statements: list[str], admin_vars: bool = False) -> tuple[int, str, str]:
         """cqlsh -e in the pod; returns (rc, stdout, stderr) after retrying transient failures."""
         text = cql.shell_double_quoted(cql.script(statements))
         if admin_vars:
@@ -213,7 +214,7 @@ class _Cqlsh:
         def once() -> tuple[int, str, str] | None:
             res = exec_in_pod(self.api, self.dc.namespace, self.pod, argv)
             last[:] = [(res.returncode, res.stdout, self.redact(res.stderr))]
-            if res.returncode != 0 and retry and any(t in res.stderr for t in TRANSIENT_CQL):
+            if res.returncode != 0 and any(t in res.stderr for t in TRANSIENT_CQL):
                 return None
             return last[0]
 
@@ -256,7 +257,7 @@ class _Cqlsh:
 
 def _cqlsh(spec: RingSpec, waits: KubeWaits | None) -> _Cqlsh:
     d = spec.datacenters[0]
-    creds = admin_credentials(spec) if spec.cassandra.auth else _Creds("", "")
+    creds = admin_credentials(spec) if spec.cassandra.auth else AdminCredentials("", "")
     return _Cqlsh(spec, d, api_for(spec, d), n.pods(d)[0], creds, waits or KubeWaits())
 
 
