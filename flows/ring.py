@@ -23,9 +23,10 @@ from tasks.cassandra import (
 from tasks.dns import check_dns, ensure_dns_exposed, ensure_dns_forwarding
 from tasks.kube_objects import Applied, KubeWaits
 
-# Each DC holds up to eight waiting threads (DNS, Secret, forwarding, two checks, apply, wait);
-# Python's default pool (cores + 4) would let waiting tasks starve the ones they wait for.
-MAX_WORKERS = 32
+# Each DC holds up to eight waiting threads (DNS, Secret, forwarding, two checks, apply, wait):
+# 96 covers ten DCs with room. Python's default pool (cores + 4) would let waiting tasks starve
+# the ones they wait for. Idle threads cost little.
+MAX_WORKERS = 96
 
 Futures = Sequence[PrefectFuture[Any]]
 T = TypeVar("T")

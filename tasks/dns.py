@@ -21,6 +21,7 @@ from tasks.kube_objects import (
     WaitTimeout,
     apply_object,
     call,
+    diagnose_pod,
     get_or_none,
     read,
     request,
@@ -233,7 +234,7 @@ def check_dns(spec: RingSpec, dc: str, fqdns: list[str], waits: KubeWaits | None
         spec: The ring spec.
         dc: The datacenter that must resolve the names.
         fqdns: Seed FQDNs of other DCs (`<pod>.cassandra.<ns>.svc.cluster.local`).
-        waits: Deadlines; `dns_check_s` bounds the probe start and each name.
+        waits: Deadlines; `pod_ready_s` bounds the probe's start, `dns_check_s` each name.
 
     Returns:
         "fqdn ip" per name.
@@ -252,7 +253,10 @@ def check_dns(spec: RingSpec, dc: str, fqdns: list[str], waits: KubeWaits | None
         live = read(api, pod) or {}
         return True if (live.get("status") or {}).get("phase") == "Running" else None
 
-    wait_until(f"{dc}: pod {d.namespace}/{PROBE_POD} Running", running, w.dns_check_s, w.poll_s)
+    try:  # an image pull can be slow: the probe gets a pod's deadline, not the DNS one
+        wait_until(f"{dc}: pod {d.namespace}/{PROBE_POD} Running", running, w.pod_ready_s, w.poll_s)
+    except KubeError as exc:
+        raise KubeError(f"{exc}: {diagnose_pod(api, d.namespace, PROBE_POD)}") from None
     found: list[str] = []
     for fqdn in fqdns:
 
