@@ -7,6 +7,8 @@ from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
+from kubernetes.client import CoreV1Api
+from kubernetes.config import new_client_from_config
 from prefect import flow
 
 from flows.ring import RingResult, deploy_ring
@@ -123,3 +125,16 @@ def test_a_dns_address_that_never_comes_names_the_service_and_its_events(sandbox
     message = str(caught.value)
     assert message.startswith("dc1: LoadBalancer address of kube-system/multidc-dns: not done after 0.5s")
     assert "SyncLoadBalancerFailed" in message
+
+
+def test_existing_cluster_dns_on_a_nodeport_of_given_node_addresses(sandbox: ThreadedWorld) -> None:
+    kubeconfig = sandbox.add_existing("seed-blog")
+    aws = new_client_from_config(str(kubeconfig), context="kube-aws")
+    nodes = CoreV1Api(aws).list_node().items
+    ips = [a.address for node in nodes for a in node.status.addresses if a.type == "InternalIP"]
+    spec = rf.existing_spec(kubeconfig, dns_exposure="nodeport", dns_addresses=ips[:2])
+    result = deploy_ring(spec, waits=rf.FAST)
+    assert isinstance(result, RingResult)
+    address = result.datacenters["aws-1"].dns_address
+    assert address.startswith(f"{ips[0]}:") and len(address.split()) == 2
+    assert_one_ring(spec)

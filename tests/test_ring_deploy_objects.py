@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 import urllib3
@@ -101,3 +102,15 @@ def test_wait_until_names_what_it_waited_for() -> None:
     with pytest.raises(WaitTimeout, match=r"^dc9: thing: not done after 0.2s \(last error: HTTP 503"):
         wait_until("dc9: thing", lambda: (_ for _ in ()).throw(ApiException(status=503)), 0.2, 0.05)
     assert wait_until("x", lambda: 7, 1, 0.05) == 7
+
+
+def test_nodeport_dns_service_keeps_one_node_port_for_udp_and_tcp_across_re_applies(api: ApiClient) -> None:
+    spec = rf.existing_spec(Path("unused"), dns_exposure="nodeport", dns_addresses=["10.9.0.4"])
+    svc = manifests.dns_service(spec, spec.datacenters[0])
+    assert svc is not None
+    apply_object(api, svc)
+    path = "/api/v1/namespaces/kube-system/services/multidc-dns"
+    ports = request(api, "GET", path)["spec"]["ports"]
+    assert len({p["nodePort"] for p in ports}) == 1 and 30000 <= ports[0]["nodePort"] <= 32767
+    version = rv(api, path)
+    assert apply_object(api, svc).action == "unchanged" and rv(api, path) == version

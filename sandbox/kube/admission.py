@@ -145,5 +145,25 @@ class Admission:
         if spec["clusterIP"] != "None":
             spec["clusterIPs"] = [spec["clusterIP"]]
         spec.setdefault("sessionAffinity", "None")
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            self._node_ports(obj, old)
         if old is None:
             obj["status"] = {"loadBalancer": {}}
+
+    def _node_ports(self, obj: Obj, old: Obj | None) -> None:
+        """Like the API server: keep a port's old nodePort on update, give the same nodePort to one port
+        number's UDP and TCP entries, else the lowest free one in 30000-32767."""
+        kept = {(p.get("port"), p.get("protocol")): p.get("nodePort")
+                for p in ((old or {}).get("spec", {}).get("ports") or []) if p.get("nodePort")}
+        me = (obj["metadata"].get("namespace"), obj["metadata"].get("name"))
+        used = {p.get("nodePort") for s in self.store.list("Service")
+                if (s["metadata"].get("namespace"), s["metadata"].get("name")) != me
+                for p in s["spec"].get("ports") or []}
+        by_number: dict[int, int] = {}
+        for port in obj["spec"].get("ports") or []:
+            node_port = port.get("nodePort") or kept.get((port["port"], port["protocol"])) or by_number.get(port["port"])
+            if not node_port:
+                node_port = next(n for n in range(30000, 32768) if n not in used)
+            port["nodePort"] = node_port
+            used.add(node_port)
+            by_number[port["port"]] = node_port
