@@ -1,0 +1,109 @@
+"""The longest dependency chain of a ring build, in the sandbox's simulated seconds (= Azure seconds).
+
+The plan DAG (`multidc_core.plan.build_plan`) gives the steps and their order; this module gives each
+step the simulated work the sandbox really does for it, including what the DAG does not weigh:
+
+- Azure steps: the ARM emulator's duration of their resource type (`sandbox.arm.types`): resource
+  groups, identities and role assignments are synchronous; VNet 5 s, public IP 10 s, gateway 45 min,
+  connection 3 min, peering 10 s, AKS cluster 10 min.
+- `dns_expose`: the LoadBalancer address (`lb_address`, 20 s); kubeconfig, DNS forwarding (a CoreDNS
+  restart: system pods start at once), auth, keyspaces and verify: no simulated delay.
+- `cassandra/<dc>`: one StatefulSet per rack, OrderedReady; each pod waits for its PVC to bind
+  (`pvc_bind` 5 s) and its disk to attach (`volume_attach` 60 s); a seed is UN as soon as it
+  starts; a non-seed streams for `node_bootstrap` (2 min), and only one node of the ring may be
+  joining at a time. That last rule crosses datacenters, so the DCs are scheduled in spec order
+  with one ring-wide "joining" slot, and each cassandra step is weighted by the time from its start
+  to its last pod Ready (waiting for the slot included).
+
+The result goes through `Plan.critical_path` with per-step-id durations; the DAG is the product's.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+from multidc_core.plan import Plan, build_plan
+from multidc_core.spec import RingSpec
+from sandbox.clock import AZURE_DURATIONS
+
+# ARM types whose PUT completes synchronously in the emulator (sandbox/arm/types.py: duration_kind None).
+SYNC_KINDS = ("resource_group", "identity", "role_assignment")
+ZERO_KINDS = ("interconnect_ready", "kubeconfig", "dns_forward", "auth", "keyspaces", "verify")
+
+
+@dataclass(frozen=True)
+class Chain:
+    seconds: float  # longest chain, simulated (Azure) seconds
+    path: list[str]
+    sequential: float  # every step and every node one after another (the seeds' scripts)
+    weights: dict[str, float]
+
+
+def kind_weights(durations: dict[str, float]) -> dict[str, float]:
+    w = {k: 0.0 for k in (*SYNC_KINDS, *ZERO_KINDS)}
+    for k in ("vnet", "public_ip", "gateway", "cluster", "connection", "peering"):
+        w[k] = durations[k]
+    w["dns_expose"] = durations["lb_address"]
+    return w
+
+
+def _pods(spec: RingSpec, dc: str) -> list[tuple[int, int, bool]]:
+    """(rack index, ordinal, is_seed) of every pod of the DC, in node order."""
+    d = spec.dc(dc)
+    racks = len(d.cassandra.racks)
+    return [(i % racks, i // racks, i < 2) for i in range(d.cassandra.nodes)]
+
+
+def schedule_dc(spec: RingSpec, dc: str, start: float, slot_free: float, durations: dict[str, float]) -> tuple[float, float]:
+    """(time the DC's last pod is Ready, time the ring's joining slot is free again)."""
+    start_up = durations["pvc_bind"] + durations["volume_attach"]
+    by_rack: dict[int, list[bool]] = {}
+    for rack, _ordinal, seed in _pods(spec, dc):
+        by_rack.setdefault(rack, []).append(seed)
+    # Events: (time the pod's container starts, rack, ordinal); pods of a rack start in order.
+    heap = [(start + start_up, rack, 0) for rack in by_rack]
+    heapq.heapify(heap)
+    done = start
+    while heap:
+        t, rack, ordinal = heapq.heappop(heap)
+        if by_rack[rack][ordinal]:
+            ready = t
+        else:
+            begin = max(t, slot_free)
+            ready = slot_free = begin + durations["node_bootstrap"]
+        done = max(done, ready)
+        if ordinal + 1 < len(by_rack[rack]):
+            heapq.heappush(heap, (ready + start_up, rack, ordinal + 1))
+    return done, slot_free
+
+
+def _finish_of(plan: Plan, sid: str, weights: dict[str, float]) -> float:
+    keep = plan.ancestors(sid) | {sid}
+    sub = Plan(plan.ring, tuple(s for s in plan.steps if s.id in keep))
+    return sub.critical_path(weights)[0]
+
+
+def critical_chain(spec: RingSpec, durations: dict[str, float] | None = None) -> Chain:
+    """The longest chain of `spec`'s build with the sandbox's durations (default: AZURE_DURATIONS)."""
+    dur = dict(AZURE_DURATIONS if durations is None else durations)
+    plan = build_plan(spec)
+    weights: dict[str, float] = kind_weights(dur)
+    seq_weights = dict(weights)
+    slot_free = 0.0
+    for step in plan.of_kind("cassandra"):  # spec order: the order the ring takes its DCs
+        assert step.dc is not None
+        begin = max((_finish_of(plan, d, weights) for d in step.depends_on), default=0.0)
+        done, slot_free = schedule_dc(spec, step.dc, begin, slot_free, dur)
+        weights[step.id] = done - begin
+        pods = _pods(spec, step.dc)
+        seq_weights[step.id] = len(pods) * (dur["pvc_bind"] + dur["volume_attach"]) + dur["node_bootstrap"] * sum(
+            1 for *_, seed in pods if not seed
+        )
+    total, path = plan.critical_path(weights)
+    return Chain(total, path, plan.sequential_total(seq_weights), weights)
+
+
+def describe_path(chain: Chain) -> str:
+    return " -> ".join(f"{sid} ({chain.weights.get(sid, chain.weights.get(sid.split('/')[0], 0)):g}s)" for sid in chain.path
+                       if chain.weights.get(sid, chain.weights.get(sid.split("/")[0], 0)))
