@@ -17,6 +17,7 @@ from flows.verify import verify_ring
 from multidc_core.spec import Provider
 from multidc_core.verify_model import RingReport
 from tasks.clusters import check_reachable
+from tasks.kube_objects import KubeWaits
 
 
 class FullResult(BaseModel):
@@ -32,7 +33,9 @@ class FullResult(BaseModel):
 
 
 @flow(name="multidc", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))  # type: ignore[arg-type]
-def multidc(spec: SpecRef, cloud_block: str = "multidc-sandbox", verify: bool = True) -> FullResult:
+def multidc(
+    spec: SpecRef, cloud_block: str = "multidc-sandbox", verify: bool = True, waits: KubeWaits | None = None
+) -> FullResult:
     """Build one Cassandra ring across every datacenter of the spec, then prove it.
 
     The first DC's Cassandra starts as soon as its cluster exists, beside the other DCs'
@@ -42,6 +45,8 @@ def multidc(spec: SpecRef, cloud_block: str = "multidc-sandbox", verify: bool = 
         spec: The ring spec, as a YAML path the worker can read or a saved block.
         cloud_block: AzureCloud block for the Azure datacenters (unused when there are none).
         verify: Run verify-ring at the end.
+        waits: Deadlines and poll interval of the ring's Kubernetes waits; the defaults fit real
+            clusters (a sandbox with scaled time polls as much faster).
 
     Returns:
         The plan summary, what was provisioned and deployed, and the verification report.
@@ -57,7 +62,7 @@ def multidc(spec: SpecRef, cloud_block: str = "multidc-sandbox", verify: bool = 
         else:
             ready[dc.name] = [check_reachable.submit(ring, dc.name)]
     links: list[PrefectFuture[Any]] = list(provision.links) if provision else []
-    deployed = submit_ring(ring, cluster_ready=ready, interconnect=links)
+    deployed = submit_ring(ring, waits=waits, cluster_ready=ready, interconnect=links)
     result = FullResult(
         ring=ring.name,
         plan=summary,
