@@ -76,6 +76,9 @@ class RingFutures:
         for f in self.order:
             if f.state.is_failed() or f.state.is_crashed():
                 f.result()  # raises the task's exception
+        for f in self.order:
+            if not f.state.is_completed():  # an upstream outside the ring (a caller's future) failed
+                raise RuntimeError(f"a ring step did not run: {f.state.name}: {f.state.message}")
         dcs: dict[str, DatacenterResult] = {}
         for dc, ready in self.ready.items():
             check = self.checks.get(dc)

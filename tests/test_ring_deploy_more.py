@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from kubernetes.client import CoreV1Api
 from kubernetes.config import new_client_from_config
-from prefect import flow
+from prefect import flow, task
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.ring import RingResult, deploy_ring
+from flows.ring import MAX_WORKERS, RingResult, deploy_ring, submit_ring
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tasks.cassandra import PodNotReadyError
@@ -138,3 +139,21 @@ def test_existing_cluster_dns_on_a_nodeport_of_given_node_addresses(sandbox: Thr
     address = result.datacenters["aws-1"].dns_address
     assert address.startswith(f"{ips[0]}:") and len(address.split()) == 2
     assert_one_ring(spec)
+
+
+@task
+def broken_interconnect() -> None:
+    raise RuntimeError("the VPN never connected")
+
+
+@flow(task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))  # type: ignore[arg-type]
+def composed_with_broken_interconnect(spec: RingSpec) -> RingResult:
+    return submit_ring(spec, waits=rf.FAST, interconnect=[broken_interconnect.submit()]).result()
+
+
+def test_a_failed_interconnect_stops_every_later_dc_and_says_so(sandbox: ThreadedWorld) -> None:
+    spec = rf.existing_spec(sandbox.add_existing("seed-blog"))
+    with pytest.raises(RuntimeError, match="a ring step did not run"):
+        composed_with_broken_interconnect(spec)
+    assert rf.cassandra_pods(spec, "azure-1") == []
+    assert rf.ready_summary(spec, "aws-1") == "2/2"  # the first DC never waited for the interconnect
