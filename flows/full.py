@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
+from uuid import UUID
 
-from prefect import flow, get_run_logger
-from prefect.futures import PrefectFuture
+from prefect import flow, get_client, get_run_logger
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists
+from prefect.futures import PrefectFuture, wait
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.variables import Variable
 from pydantic import BaseModel, Field
 
 from flows.plan import publish_plan
@@ -14,10 +23,60 @@ from flows.provision import MAX_WORKERS, ProvisionResult, load_cloud, submit_pro
 from flows.ring import RingResult, submit_ring
 from flows.spec_ref import SpecRef
 from flows.verify import verify_ring
-from multidc_core.spec import Provider
+from multidc_core.spec import Provider, RingSpec
 from multidc_core.verify_model import RingReport
 from tasks.clusters import check_reachable
 from tasks.kube_objects import KubeWaits
+
+# One run at a time changes a ring: multidc and teardown hold the same lock, a Prefect global
+# concurrency limit of 1 named multidc-ring-<ring>, created on first use. Its lease is renewed
+# while the run lives; Prefect's minimum lease (60 s) bounds how long a run whose process died
+# keeps the ring.
+RING_LOCK_LEASE_S = 60.0
+# A second run does not queue behind the first (an hour of gateways): it stops at once, naming it.
+RING_LOCK_WAIT_S = 3.0
+
+
+class RingBusyError(RuntimeError):
+    """Another flow run is changing this ring; this run changed nothing."""
+
+
+def _lock_holder(name: str) -> str:
+    try:
+        held = Variable.get(f"{name}-holder")
+    except Exception:  # the message must not fail for want of a name
+        held = None
+    return f"{held['name']} ({held['id']})" if isinstance(held, dict) else "(unknown)"
+
+
+@contextmanager
+def ring_lock(ring: str) -> Iterator[None]:
+    """Hold the ring's lock for the body, or raise RingBusyError naming the run that holds it."""
+    name = f"multidc-ring-{ring}"
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    run_id = flow_run.get_id()
+    holder = ConcurrencyLeaseHolder(type="flow_run", id=UUID(run_id)) if run_id else None
+    acquired = False
+    try:
+        with concurrency(
+            name,
+            occupy=1,
+            timeout_seconds=RING_LOCK_WAIT_S,
+            lease_duration=RING_LOCK_LEASE_S,
+            strict=True,
+            holder=holder,
+        ):
+            acquired = True
+            Variable.set(f"{name}-holder", {"id": run_id, "name": flow_run.get_name()}, overwrite=True)
+            yield
+    except TimeoutError:
+        if acquired:
+            raise
+        raise RingBusyError(
+            f"ring {ring} is being changed by flow run {_lock_holder(name)}; wait for it or cancel it "
+            f"(a run whose process died frees the ring {RING_LOCK_LEASE_S:.0f} s after it stopped)"
+        ) from None
 
 
 class FullResult(BaseModel):
@@ -52,6 +111,11 @@ def multidc(
         The plan summary, what was provisioned and deployed, and the verification report.
     """
     ring = spec.load()  # every problem of the spec at once, before any cloud call
+    with ring_lock(ring.name):
+        return _build(spec, ring, cloud_block, verify, waits)
+
+
+def _build(spec: SpecRef, ring: RingSpec, cloud_block: str, verify: bool, waits: KubeWaits | None) -> FullResult:
     summary = publish_plan(spec)
     provision = submit_provision(ring, load_cloud(cloud_block)) if ring.azure_dcs else None
     ready: dict[str, list[PrefectFuture[Any]]] = {}
@@ -63,6 +127,7 @@ def multidc(
             ready[dc.name] = [check_reachable.submit(ring, dc.name)]
     links: list[PrefectFuture[Any]] = list(provision.links) if provision else []
     deployed = submit_ring(ring, waits=waits, cluster_ready=ready, interconnect=links)
+    wait(deployed.order)  # every step, Azure ones upstream too, ends inside the ring lock, even on failure
     result = FullResult(
         ring=ring.name,
         plan=summary,

@@ -12,6 +12,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field, computed_field
 
 from blocks.azure import AzureCloud
+from flows.full import ring_lock
 from flows.spec_ref import SpecRef
 from multidc_core.spec import RingSpec
 from tasks.teardown_azure import (
@@ -87,16 +88,19 @@ def teardown(spec: SpecRef, cloud_block: str, confirm: str = "") -> TeardownResu
             f"teardown deletes ring {ring.name!r} for good: pass the ring name as confirm "
             f"(confirm={ring.name!r}) to go ahead; got {confirm!r}, so nothing was deleted"
         )
-    log = get_run_logger()
-    items = _results([teardown_dc_kubernetes.submit(ring, d.name) for d in ring.datacenters])
-    if ring.azure_dcs:
-        cloud = AzureCloud.load(cloud_block)
-        assert isinstance(cloud, AzureCloud)
-        items += _azure(cloud, ring)
-    items += _results([delete_secret_blocks.submit(ring)])
-    result = TeardownResult(ring=ring.name, items=items)
-    log.info("teardown of %s: deleted %s; kept %d", ring.name, result.counts or "nothing", len(result.kept))
-    return result
+    with ring_lock(ring.name):
+        log = get_run_logger()
+        items = _results([teardown_dc_kubernetes.submit(ring, d.name) for d in ring.datacenters])
+        if ring.azure_dcs:
+            cloud = AzureCloud.load(cloud_block)
+            assert isinstance(cloud, AzureCloud)
+            items += _azure(cloud, ring)
+        items += _results([delete_secret_blocks.submit(ring)])
+        result = TeardownResult(ring=ring.name, items=items)
+        log.info(
+            "teardown of %s: deleted %s; kept %d", ring.name, result.counts or "nothing", len(result.kept)
+        )
+        return result
 
 
 def _azure(cloud: AzureCloud, spec: RingSpec) -> list[Deletion]:
