@@ -75,7 +75,7 @@ def ring_lock(ring: str) -> Iterator[None]:
             raise
         raise RingBusyError(
             f"ring {ring} is being changed by flow run {_lock_holder(name)}; wait for it or cancel it "
-            f"(a run whose process died frees the ring {RING_LOCK_LEASE_S:.0f} s after it stopped)"
+            f"(if its process died: prefect global-concurrency-limit update {name} --active-slots 0)"
         ) from None
 
 
@@ -115,7 +115,9 @@ def multidc(
         return _build(spec, ring, cloud_block, verify, waits)
 
 
-def _build(spec: SpecRef, ring: RingSpec, cloud_block: str, verify: bool, waits: KubeWaits | None) -> FullResult:
+def _build(
+    spec: SpecRef, ring: RingSpec, cloud_block: str, verify: bool, waits: KubeWaits | None
+) -> FullResult:
     summary = publish_plan(spec)
     provision = submit_provision(ring, load_cloud(cloud_block)) if ring.azure_dcs else None
     ready: dict[str, list[PrefectFuture[Any]]] = {}

@@ -1,0 +1,586 @@
+"""The fault matrix: multidc on a fresh sandbox per scenario, one fault each, and what must come of it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TIME_SCALE = 0.001  # real seconds per Azure second: a 45-minute gateway takes 2.7 s
+# Bounds on the benchmark itself: a scenario that outlives this is a failed row, not a hang.
+RUN_TIMEOUT_S = 240.0
+WATCH_TIMEOUT_S = 120.0
+
+
+def sandbox_waits() -> Any:
+    """The ring's deadlines for sandbox time: a hundredth of production's, still 10x the sandbox's scale.
+
+    In production proportions (KubeWaits defaults): PVC bound 15 min, each pod Ready 30 min, a DNS
+    check 5 min, a CQL step 5 min. The multidc flow takes no waits parameter, so the benchmark
+    swaps flows.ring's default for this one.
+    """
+    from tasks.kube_objects import KubeWaits
+
+    class SandboxWaits(KubeWaits):
+        dns_address_s: float = 20
+        dns_check_s: float = 6
+        pvc_bound_s: float = 9
+        pod_ready_s: float = 18
+        cql_s: float = 10
+        poll_s: float = 0.05
+
+    return SandboxWaits
+
+
+@dataclass
+class Secrets:
+    """Known secret values preset before each run; the scan looks for every one of them."""
+
+    token: str = field(default_factory=lambda: "tok-" + secrets.token_hex(16))
+    values: dict[str, str] = field(default_factory=dict)  # label -> value
+
+    def preset(self, ring: str) -> None:
+        from prefect.blocks.system import Secret
+        from pydantic import SecretStr
+
+        vpn = "vpn" + secrets.token_hex(16)
+        user, password = "admin_" + secrets.token_hex(4), "pw" + secrets.token_hex(16)
+        Secret(value=SecretStr(vpn)).save(f"multidc-{ring}-vpn-shared-key", overwrite=True)
+        Secret(value=SecretStr(json.dumps({"username": user, "password": password}))).save(
+            f"multidc-{ring}-cassandra-admin", overwrite=True
+        )
+        self.values[f"{ring} VPN shared key"] = vpn
+        self.values[f"{ring} Cassandra admin password"] = password
+
+    def kubeconfig_tokens(self, ring: str, dcs: list[str]) -> None:
+        from blocks.kube import DatacenterKubeconfig, kubeconfig_block_name
+
+        for dc in dcs:
+            try:
+                block = DatacenterKubeconfig.load(kubeconfig_block_name(ring, dc))
+            except ValueError:
+                continue
+            raw = yaml.safe_load(block.kubeconfig.get_secret_value())  # type: ignore[union-attr]
+            for user in raw.get("users") or []:
+                token = (user.get("user") or {}).get("token")
+                if token and len(token) >= 12:
+                    self.values[f"{ring} {dc} kubeconfig token"] = token
+
+
+@dataclass
+class Row:
+    scenario: str
+    injected: str
+    expected: str
+    outcome: str = ""
+    seconds: float = 0.0
+    ok: bool = False
+
+
+class Env:
+    """One scenario's sandbox, cloud block, ring name and spec file."""
+
+    def __init__(self, tw: Any, ring: str, work: Path, known: Secrets, spec_text: str | None = None) -> None:
+        from multidc.sandbox_cmd import sandbox_cloud
+
+        self.tw, self.ring, self.work, self.known = tw, ring, work, known
+        self.world = tw.world
+        self.block = f"{ring}-cloud"
+        cloud: Any = sandbox_cloud({"arm_url": self.world.arm.url, "ca_path": str(self.world.arm.ca_path)})
+        cloud.static_token = __import__("pydantic").SecretStr(known.token)
+        cloud.save(self.block, overwrite=True)
+        text = spec_text or (ROOT / "examples" / "sandbox.yaml").read_text()
+        self.spec = work / f"{ring}.yaml"
+        self.spec.write_text(text.replace("name: sandbox\n", f"name: {ring}\n", 1))
+        known.preset(ring)
+
+    def cluster(self, dc: str) -> str:
+        return f"{self.ring}-{dc}-aks"
+
+    def run(self, verify: bool = True) -> Any:
+        from flows.full import multidc
+        from flows.ring import KubeWaits as _  # noqa: F401 - the name patched below
+        from flows.spec_ref import SpecRef
+
+        with mock.patch("flows.ring.KubeWaits", sandbox_waits()):
+            return multidc(
+                spec=SpecRef(path=str(self.spec)), cloud_block=self.block, verify=verify, return_state=True
+            )
+
+    def verify(self) -> Any:
+        from flows.spec_ref import SpecRef
+        from flows.verify import verify_ring
+
+        return verify_ring(spec=SpecRef(path=str(self.spec)), read_deadline_seconds=5, return_state=True)
+
+    def when_cluster(self, dc: str, fn: Callable[[Any], None]) -> threading.Thread:
+        """Inject into a cluster as soon as ARM has created it (it does not exist before)."""
+        name = self.cluster(dc)
+
+        def watch() -> None:
+            end = time.monotonic() + WATCH_TIMEOUT_S
+            while name not in self.world.clusters and time.monotonic() < end:
+                time.sleep(0.02)
+            if name in self.world.clusters:
+                self.tw.call(fn, self.world.clusters[name].kube)
+
+        t = threading.Thread(target=watch, daemon=True)
+        t.start()
+        return t
+
+    def arm_inventory(self) -> Counter[tuple[str, str]]:
+        return Counter((r["type"], r["id"].lower()) for r in self.world.arm.resources())
+
+    def untagged(self) -> list[str]:
+        skip = {"Microsoft.Network/virtualNetworks/subnets", "Microsoft.Authorization/roleAssignments"}
+        return [
+            r["name"]
+            for r in self.world.arm.resources()
+            if r["type"] not in skip and (r.get("tags") or {}).get("multidc-ring") != self.ring
+        ]
+
+    def rings(self) -> list[list[str]]:
+        ring = self.world.ring
+        return [sorted(n.node_id for n in ring.members(rid)) for rid in ring.rings if ring.members(rid)]
+
+
+def error_of(state: Any) -> str:
+    try:
+        state.result()
+    except BaseException as exc:  # noqa: BLE001 - the message is the finding
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def whole(state: Any) -> bool:
+    if not state.is_completed():
+        return False
+    result = state.result()
+    return result.verification is not None and result.verification.verdict == "whole"
+
+
+def first_line(text: str, limit: int = 110) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+# --- scenarios: each takes an Env and fills its Row -----------------------------------------------
+
+
+def arm_errors(status: int, rate: float) -> Callable[[Env, Row], None]:
+    def scenario(env: Env, row: Row) -> None:
+        faults = env.world.arm.faults
+        fid = env.tw.call(faults.add_error_rate, status, rate, 60, 0.05 if status == 429 else None)
+        start = time.monotonic()
+        state = env.run()
+        row.seconds = time.monotonic() - start
+        fired = next(f["fired"] for f in faults.list() if f["id"] == fid)
+        row.ok = whole(state) and fired > 0
+        row.outcome = f"survived: {fired} x {status} answered, ring whole" if row.ok else error_of(state)
+
+    return scenario
+
+
+def gateway_failed(env: Env, row: Row) -> None:
+    gw = f"{env.ring}-dc1-gw"
+    env.tw.call(env.world.arm.faults.fail_provisioning, gw, "GatewayAllocationFailed")
+    start = time.monotonic()
+    first = env.run()
+    message = error_of(first)
+    again = env.run()
+    row.seconds = time.monotonic() - start
+    replaced = whole(again) and any(
+        r.action == "replaced" and r.name == gw for r in again.result().provision.resources
+    )
+    row.ok = first.is_failed() and gw in message and "GatewayAllocationFailed" in message and replaced
+    row.outcome = (
+        f"failed naming {gw} (GatewayAllocationFailed); re-run replaced it, ring whole"
+        if row.ok
+        else f"{first_line(message)} / re-run: {again.type.value}"
+    )
+
+
+def cluster_slow(env: Env, row: Row) -> None:
+    env.tw.call(env.world.arm.faults.slow_type, "Microsoft.ContainerService/managedClusters", 2.0)
+    start = time.monotonic()
+    state = env.run()
+    row.seconds = time.monotonic() - start
+    row.ok = whole(state)
+    row.outcome = "survived: ring whole" if row.ok else first_line(error_of(state))
+
+
+def slow_attach(env: Env, row: Row) -> None:
+    # 12,000 Azure s at 0.001 = 12 s real: past the 9 s PVC wait, inside the 18 s pod wait.
+    env.when_cluster("dc1", lambda kube: kube.slow_volume_attach(1.0, 12_000.0, "dc1"))
+    start = time.monotonic()
+    state = env.run()
+    row.seconds = time.monotonic() - start
+    row.ok = whole(state)
+    row.outcome = "survived: the pod wait covers it, ring whole" if row.ok else first_line(error_of(state))
+
+
+def crashloop(times: int | None) -> Callable[[Env, Row], None]:
+    def scenario(env: Env, row: Row) -> None:
+        env.when_cluster("dc2", lambda kube: kube.crash_loop("dc2", "cassandra-rack2-0", times))
+        start = time.monotonic()
+        state = env.run()
+        row.seconds = time.monotonic() - start
+        if times is not None:
+            row.ok = whole(state)
+            row.outcome = f"survived {times} crashes: ring whole" if row.ok else first_line(error_of(state))
+            return
+        message = error_of(state)
+        row.ok = (
+            state.is_failed()
+            and "datacenter dc2: pod dc2/cassandra-rack2-0 not Ready" in message
+            and "CrashLoopBackOff" in message
+        )
+        row.outcome = (
+            first_line(message.split(": ", 1)[-1], 90) + " (CrashLoopBackOff)"
+            if row.ok
+            else first_line(message)
+        )
+
+    return scenario
+
+
+def wrong_dns(env: Env, row: Row) -> None:
+    start = time.monotonic()
+    state = env.run()
+    row.seconds = time.monotonic() - start
+    message = error_of(state)
+    azure_pods = (
+        [
+            p
+            for p in env.world.clusters["kube-azure"].kube.objects("Pod")
+            if p["metadata"].get("namespace") == "azure-1"
+        ]
+        if "kube-azure" in env.world.clusters
+        else []
+    )
+    row.ok = (
+        state.is_failed()
+        and "datacenter azure-1 cannot resolve seed" in message
+        and "forwards aws-1.svc.cluster.local to 10.9.200.200" in message
+        and not azure_pods
+    )
+    row.outcome = first_line(message.split(": ", 1)[-1], 100) if row.ok else first_line(message)
+
+
+def partition_deploy(env: Env, row: Row) -> None:
+    a, b = env.cluster("dc1"), env.cluster("dc2")
+
+    def cut() -> None:  # as soon as both clusters exist: DC1 bootstraps then, DC2 waits for the link
+        end = time.monotonic() + WATCH_TIMEOUT_S
+        while not {a, b} <= set(env.world.clusters) and time.monotonic() < end:
+            time.sleep(0.02)
+        env.tw.call(env.world.partition, a, b)
+
+    watcher = threading.Thread(target=cut, daemon=True)
+    watcher.start()
+    start = time.monotonic()
+    state = env.run()
+    row.seconds = time.monotonic() - start
+    watcher.join(5)
+    message = error_of(state)
+    dc2_pods = [
+        p for p in env.world.clusters[b].kube.objects("Pod") if p["metadata"].get("namespace") == "dc2"
+    ]
+    rings = env.rings()
+    row.ok = state.is_failed() and "dc2" in message and not dc2_pods and len(rings) == 1
+    row.outcome = (
+        f"failed: {first_line(message.split(': ', 1)[-1], 80)}; dc2 never started"
+        if row.ok
+        else f"{first_line(message)}; rings={len(rings)} dc2 pods={len(dc2_pods)}"
+    )
+
+
+def killed_worker(env: Env, row: Row) -> None:
+    """The run in a child process, killed (SIGKILL) once the clusters exist; then the run again here."""
+    from prefect.settings import PREFECT_API_URL
+
+    code = (
+        "from flows.full import multidc\nfrom flows.spec_ref import SpecRef\n"
+        f"multidc(spec=SpecRef(path={str(env.spec)!r}), cloud_block={env.block!r})\n"
+    )
+    child_env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=child_env,  # noqa: S603
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    end = time.monotonic() + WATCH_TIMEOUT_S
+    while (
+        time.monotonic() < end
+        and child.poll() is None
+        and not (env.cluster("dc1") in env.world.clusters and env.cluster("dc2") in env.world.clusters)
+    ):
+        time.sleep(0.05)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait(30)
+    before = env.arm_inventory()
+    start = time.monotonic()
+    first = env.run()  # the dead run still holds the ring's lock: refused, naming it
+    refused = error_of(first)
+    from prefect import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+
+    with get_client(sync_client=True) as client:  # what the message tells the operator to do
+        client.update_global_concurrency_limit(
+            f"multidc-ring-{env.ring}", GlobalConcurrencyLimitUpdate(active_slots=0)
+        )
+    state = env.run()
+    row.seconds = time.monotonic() - start
+    after = env.arm_inventory()
+    dupes = [k for k, n in after.items() if n > 1]
+    lost = [k for k in before if k not in after]
+    row.ok = (
+        "is being changed by flow run" in refused
+        and whole(state)
+        and not dupes
+        and not lost
+        and not env.untagged()
+    )
+    row.outcome = (
+        f"resumed: {len(before)} ARM resources before, {len(after)} after, 0 duplicates, "
+        "0 untagged; the first re-run was refused naming the dead run, until its slot was freed"
+        if row.ok
+        else f"{first_line(error_of(state) if state else 'no run')}; dupes={dupes} lost={lost}"
+    )
+
+
+def verify_faults(env: Env, rows: dict[str, Row]) -> None:
+    """Partition and node down while verify-ring runs, on one built ring."""
+    built = env.run()
+    if not whole(built):
+        for row in rows.values():
+            row.outcome = "ring not built: " + first_line(error_of(built))
+        return
+    a, b = env.cluster("dc1"), env.cluster("dc2")
+    row = rows["partition-verify"]
+    start = time.monotonic()
+    env.tw.call(env.world.partition, a, b)
+    state = env.verify()
+    message = error_of(state)
+    env.tw.call(env.world.heal, a, b)
+    healed = env.verify()
+    row.seconds = time.monotonic() - start
+    row.ok = state.is_failed() and "dc1" in message and "dc2" in message and healed.is_completed()
+    row.outcome = (
+        f"broken, naming dc1 and dc2; whole again after heal ({healed.result().verdict})"
+        if row.ok
+        else first_line(message)
+    )
+    row = rows["node-down"]
+    start = time.monotonic()
+    env.tw.call(env.world.clusters[b].kube.stop_container, "dc2", "cassandra-rack3-0")
+    state = env.verify()
+    env.tw.call(env.world.clusters[b].kube.start_container, "dc2", "cassandra-rack3-0")
+    row.seconds = time.monotonic() - start
+    report = state.result() if state.is_completed() else None
+    text = report.diagnosis() if report else error_of(state)
+    row.ok = report is not None and report.verdict == "degraded" and "DN" in text
+    row.outcome = f"degraded: {first_line(text.lstrip('- '), 90)}" if row.ok else first_line(text)
+
+
+@dataclass
+class Scenario:
+    key: str
+    scenario: str
+    injected: str
+    expected: str
+    run: Callable[[Env, Row], None] | None  # None: filled by verify_faults
+    quick: bool = False
+    existing: bool = False
+
+
+SCENARIOS = [
+    Scenario(
+        "429-10",
+        "ARM throttling 10%",
+        "arm-errors 429 rate 0.1 Retry-After 0.05 s (max 60)",
+        "survived",
+        arm_errors(429, 0.1),
+        quick=True,
+    ),
+    Scenario(
+        "500-10",
+        "ARM server errors 10%",
+        "arm-errors 500 rate 0.1 (max 60)",
+        "survived",
+        arm_errors(500, 0.1),
+    ),
+    Scenario(
+        "429-30",
+        "ARM throttling 30%",
+        "arm-errors 429 rate 0.3 Retry-After 0.05 s (max 60)",
+        "survived",
+        arm_errors(429, 0.3),
+    ),
+    Scenario(
+        "500-30",
+        "ARM server errors 30%",
+        "arm-errors 500 rate 0.3 (max 60)",
+        "survived",
+        arm_errors(500, 0.3),
+        quick=True,
+    ),
+    Scenario(
+        "gw-failed",
+        "gateway provisioning Failed",
+        "arm-fail <ring>-dc1-gw (GatewayAllocationFailed)",
+        "clear failure naming it; re-run replaces it",
+        gateway_failed,
+        quick=True,
+    ),
+    Scenario(
+        "aks-slow",
+        "cluster creation 2x slower",
+        "arm-slow managedClusters factor 2",
+        "survived",
+        cluster_slow,
+    ),
+    Scenario(
+        "attach-slow",
+        "volume attach past the PVC wait",
+        "slow-attach dc1 +12,000 Azure s (12 s > 9 s PVC wait)",
+        "survived (pod wait 18 s covers it)",
+        slow_attach,
+    ),
+    Scenario(
+        "crash-2",
+        "pod crash-loops twice",
+        "crashloop dc2/cassandra-rack2-0 times=2",
+        "survived",
+        crashloop(2),
+    ),
+    Scenario(
+        "crash-inf",
+        "pod crash-loops for good",
+        "crashloop dc2/cassandra-rack2-0 times=None",
+        "clear failure naming pod and reason",
+        crashloop(None),
+        quick=True,
+    ),
+    Scenario(
+        "dns-wrong",
+        "DNS forwarded to a wrong address",
+        "existing clusters, aws-1 DNS address 10.9.200.200",
+        "clear failure naming DC and seed",
+        wrong_dns,
+        existing=True,
+    ),
+    Scenario(
+        "partition-deploy",
+        "partition during deployment",
+        "partition dc1|dc2 clusters before DC2 bootstraps",
+        "clear failure; no DC bootstraps alone",
+        partition_deploy,
+    ),
+    Scenario(
+        "partition-verify",
+        "partition during verification",
+        "partition dc1|dc2, verify-ring, heal",
+        "verify fails naming both DCs",
+        None,
+        quick=True,
+    ),
+    Scenario(
+        "node-down",
+        "one node down during verification",
+        "node-down dc2/cassandra-rack3-0, verify-ring",
+        "degraded, the node DN",
+        None,
+        quick=True,
+    ),
+    Scenario(
+        "killed",
+        "worker killed mid-flow, run again",
+        "SIGKILL of the run's process once both clusters exist",
+        "resumed without duplicates",
+        killed_worker,
+        quick=True,
+    ),
+]
+
+
+def existing_spec_text(kubeconfig: Path) -> str:
+    raw = yaml.safe_load((ROOT / "examples" / "existing-clusters.yaml").read_text())
+    for dc in raw["datacenters"]:
+        dc["kubeconfig"]["path"] = str(kubeconfig)
+        dc["cassandra"]["nodes"] = 2
+    raw["datacenters"][0]["kubeconfig"].update(dns_exposure="address", dns_addresses=["10.9.200.200"])
+    raw["keyspaces"][0]["replication"] = {"aws-1": 2, "azure-1": 2}
+    raw["name"] = "sandbox"
+    return yaml.safe_dump(raw, sort_keys=False)
+
+
+@dataclass
+class Logs:
+    """Every sandbox's request logs, kept for the secrets scan after the worlds are gone."""
+
+    arm: list[list[dict[str, Any]]] = field(default_factory=list)
+    kube: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    def keep(self, env: Env) -> None:
+        self.arm.append(env.world.arm.requests())
+        self.kube += [entry.kube.requests() for entry in env.world.clusters.values()]
+
+
+LOGS = Logs()
+
+
+@contextmanager
+def scenario_env(work: Path, index: int, known: Secrets, existing: bool = False) -> Iterator[Env]:
+    from sandbox.harness import world_in_thread
+
+    with world_in_thread(work / f"world-{index}", time_scale=TIME_SCALE) as tw:
+        text = existing_spec_text(tw.add_existing("seed-blog")) if existing else None
+        yield Env(tw, f"rel{index}", work, known, text)
+
+
+def run_matrix(work: Path, quick: bool, known: Secrets, log: Callable[[str], None]) -> list[Row]:
+    chosen = [s for s in SCENARIOS if s.quick or not quick]
+    rows = {s.key: Row(s.scenario, s.injected, s.expected) for s in chosen}
+    for i, s in enumerate(chosen):
+        if s.run is None:
+            continue
+        log(f"  {s.scenario} ...")
+        with scenario_env(work, i, known, s.existing) as env:
+            try:
+                s.run(env, rows[s.key])
+            except Exception as exc:  # noqa: BLE001 - a scenario that blows up is a failed row
+                rows[s.key].outcome = f"benchmark error: {type(exc).__name__}: {first_line(str(exc))}"
+            known.kubeconfig_tokens(env.ring, ["dc1", "dc2"])
+            LOGS.keep(env)
+    verify_rows = {k: rows[k] for k in ("partition-verify", "node-down") if k in rows}
+    if verify_rows:
+        log("  verification faults ...")
+        with scenario_env(work, 99, known) as env:
+            verify_faults(env, verify_rows)
+            known.kubeconfig_tokens(env.ring, ["dc1", "dc2"])
+            LOGS.keep(env)
+    return [rows[s.key] for s in chosen]
+
+
+def b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
