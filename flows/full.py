@@ -130,6 +130,9 @@ def _build(
     links: list[PrefectFuture[Any]] = list(provision.links) if provision else []
     deployed = submit_ring(ring, waits=waits, cluster_ready=ready, interconnect=links)
     wait(deployed.order)  # every step, Azure ones upstream too, ends inside the ring lock, even on failure
+    for f in (f for fs in ready.values() for f in fs):
+        if f.state.is_failed() or f.state.is_crashed():
+            f.result()  # the cause (an unreachable cluster, a failed AKS create), not the ring steps it held back
     result = FullResult(
         ring=ring.name,
         plan=summary,

@@ -70,3 +70,47 @@ def test_full_builds_a_verified_ring_and_a_rerun_changes_nothing(sandbox: Thread
     after = resource_versions(sandbox)
     changed = {k for k in versions_before if after.get(k) != versions_before[k]}
     assert changed == set(), f"a re-run changed Kubernetes objects: {sorted(changed)}"
+
+
+def test_full_on_existing_clusters_creates_no_azure_resource(
+    sandbox: ThreadedWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kubeconfig = sandbox.add_existing("seed-blog")
+    # The example's kubeconfig path is relative to the worker's directory, as in the demo.
+    (tmp_path / ".multidc" / "sandbox").mkdir(parents=True)
+    (tmp_path / ".multidc" / "sandbox" / "existing.kubeconfig").write_text(kubeconfig.read_text())
+    monkeypatch.chdir(tmp_path)
+    assert sandbox.world.arm is not None
+    writes_before = sandbox.world.arm.counts()["writes"]
+    state = run_full(ROOT / "examples" / "sandbox-existing.yaml")
+    assert state.is_completed(), state.message
+    result: FullResult = state.result()
+    assert result.provision is None
+    assert result.verification is not None and result.verification.verdict == "whole"
+    assert sandbox.world.arm.counts()["writes"] == writes_before, "existing clusters need no Azure write"
+
+
+def test_full_stops_before_any_change_when_an_existing_cluster_is_unreachable(
+    sandbox: ThreadedWorld, tmp_path: Path
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    text = (ROOT / "examples" / "sandbox-existing.yaml").read_text()
+    spec.write_text(
+        text.replace(".multidc/sandbox/existing.kubeconfig", str(tmp_path / "missing.kubeconfig")).replace(
+            "name: multidc", "name: unreachable"
+        )
+    )
+    state = run_full(spec)
+    assert state.is_failed()
+    with pytest.raises(
+        Exception, match=r"datacenter (aws|azure)-1: the Kubernetes API of context 'kube-a\w+'"
+    ):
+        state.result()
+    labelled = [
+        (name, kind, obj["metadata"]["name"])
+        for name, entry in sandbox.world.clusters.items()
+        for kind in ("Namespace", "Service", "Secret", "StatefulSet", "ConfigMap")
+        for obj in entry.kube.objects(kind)
+        if (obj["metadata"].get("labels") or {}).get("multidc.io/ring") == "unreachable"
+    ]
+    assert labelled == [], "nothing of the ring was created anywhere"
