@@ -45,6 +45,7 @@ from perf_run import (  # noqa: E402
     Run,
     arm_budget,
     full_accepts_waits,
+    register_blocks,
     run_full,
     sandbox,
     task_timeline,
@@ -137,9 +138,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a 1-2 minute subset (small time scales, no scaling)")
     parser.add_argument("--update-readme", action="store_true", help="write the figures into README.md")
     parser.add_argument("--profile", action="store_true", help="print every task run's start and end")
+    parser.add_argument("--only", choices=("efficiency", "scaling", "verify"), default=None,
+                        help="run one group (for profiling; --update-readme is refused)")
+    parser.add_argument("--dcs", default="2,3,4,6", help="datacenter counts of the scaling runs")
     parser.add_argument("--vpn-scale", type=float, default=None, help="real s per Azure s in vpn-gateway runs")
     parser.add_argument("--peering-scale", type=float, default=None, help="same, global-peering runs")
     args = parser.parse_args()
+    if args.only and args.update_readme:
+        parser.error("--update-readme needs every group: drop --only")
     vpn_ts = args.vpn_scale or (0.004 if args.quick else 0.015)
     peer_ts = args.peering_scale or (0.012 if args.quick else 0.04)
     scale_ts = 0.004 if args.quick else 0.01
@@ -151,6 +157,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="multidc-bench-"))
     with prefect_test_harness(server_startup_timeout=180):
         harness_s = time.monotonic() - started
+        register_blocks()
         out(f"multidc/full on the sandbox ({'--quick' if args.quick else 'full run'}); in-process sandbox "
             f"(world_in_thread) + prefect_test_harness (temporary local server, SQLite, {harness_s:.0f} s to start)")
         out(f"ARM polling: the AzureCloud block polls every {ARM_RETRY_AFTER_S:g} s and Kubernetes waits every "
@@ -160,23 +167,27 @@ def main() -> int:
         out()
         out("1. critical-path efficiency (wall / longest chain of simulated work; target <= "
             f"{EFFICIENCY_TARGET:.2f})")
-        efficiency(out, tmp, "vpn-gateway", 2, 3, vpn_ts, args, extra=True)
-        efficiency(out, tmp, "global-peering", 2, 3, peer_ts, args)
-        out(f"   {load()}")
-        out()
-        if not args.quick:
+        if args.only in (None, "efficiency"):
+            efficiency(out, tmp, "vpn-gateway", 2, 3, vpn_ts, args, extra=True)
+            efficiency(out, tmp, "global-peering", 2, 3, peer_ts, args)
+            out(f"   {load()}")
+            out()
+        if not args.quick and args.only in (None, "scaling"):
+            counts = [int(x) for x in args.dcs.split(",")]
             out(f"2. scaling (vpn-gateway, 2 nodes per DC, time scale {scale_ts:g}; target wall(6)/wall(2) <= "
                 f"{SCALING_TARGET:.2f})")
             walls: dict[int, float] = {}
-            for dcs in (2, 3, 4, 6):
+            for dcs in counts:
                 run, chain_s = efficiency(out, tmp, "vpn-gateway", dcs, 2, scale_ts, args)
                 walls[dcs] = run.wall
-            out(f"   wall(6)/wall(2) = {walls[6] / walls[2]:.2f}; {load()}")
+            out(f"   wall({counts[-1]})/wall({counts[0]}) = {walls[counts[-1]] / walls[counts[0]]:.2f}; {load()}")
             c2 = critical_chain(write_spec(tmp, "c2", 2, 3, "vpn-gateway")[1]).seconds
             c6 = critical_chain(write_spec(tmp, "c6", 6, 3, "vpn-gateway")[1]).seconds
             out(f"   with 3 nodes per DC the chain itself grows {c6 / c2:.2f}x from 2 to 6 DCs: one node of the ring"
                 " bootstraps at a time, 2 min each")
             out()
+        if args.only not in (None, "verify"):
+            return 0
         out("4. verification and Prefect overhead")
         name = "bench-verify-4x5"
         path, spec = write_spec(tmp, name, 2 if args.quick else 4, 3 if args.quick else 5, "global-peering")

@@ -44,6 +44,15 @@ def sandbox(state_dir: Path, time_scale: float, block: str) -> Iterator[Threaded
         yield tw
 
 
+def register_blocks() -> None:
+    """What `prefect block register -m blocks` does in scripts/demo.sh before any flow runs."""
+    from blocks.azure import AzureCloud
+    from blocks.kube import DatacenterKubeconfig
+
+    for block in (AzureCloud, DatacenterKubeconfig):
+        block.register_type_and_schema()
+
+
 def scaled_waits(time_scale: float) -> Any:
     from tasks.kube_objects import KubeWaits
 

@@ -28,7 +28,11 @@ from tasks.identity import ensure_identity, ensure_role_assignment
 
 # Submitted tasks hold a thread while they wait for upstream futures, and a gateway or a
 # cluster holds one for up to 90 minutes: size the pool so waiting never starves the work.
-MAX_WORKERS = 64
+# Everything is submitted at once: 8 tasks per DC plus 2 per ordered pair of DCs (connection
+# or peering, and its wait), 260 for ten DCs, and multidc/full adds the ring's 8 per DC on
+# the same pool. With 64, six DCs queued their Kubernetes steps behind the gateways' waits.
+# Idle threads cost little.
+MAX_WORKERS = 384
 
 R = TypeVar("R")
 
