@@ -154,8 +154,8 @@ def _structure() -> Iterator[Case]:
         ("node_count as a list", (*dc0, "azure", "node_count"), [3], "datacenters[0].azure.node_count"),
         ("datacenters as a mapping", ("datacenters",), {"dc1": {}}, "datacenters"),
         ("keyspaces as text", ("keyspaces",), "customers_ks", "keyspaces"),
-        # ipaddress takes the integer 10 as 0.0.0.10/32: refused, but by the subnets that no longer fit.
-        ("vnet_cidr as a number", (*dc0, "azure", "vnet_cidr"), 10, "datacenters[0].azure.node_subnet"),
+        # ipaddress would take the integer 10 as 0.0.0.10/32: the spec refuses numbers for addresses.
+        ("vnet_cidr as a number", (*dc0, "azure", "vnet_cidr"), 10, "datacenters[0].azure.vnet_cidr"),
         ("replication as text", ("keyspaces", 0, "replication"), "3", "keyspaces[0].replication"),
         ("auth as text", ("cassandra", "auth"), "maybe", "cassandra.auth"),
         ("unknown top-level key", ("extra",), 1, "extra"),

@@ -27,6 +27,17 @@ def _int_as_text(value: object) -> object:
 IntText = Annotated[str, BeforeValidator(_int_as_text)]
 
 
+def _address_text(value: object) -> object:
+    # ipaddress reads a bare integer as an address (10 -> 0.0.0.10): in a spec that is a typo.
+    if isinstance(value, bool | int | float):
+        raise ValueError("write an address or CIDR as text, e.g. '10.1.0.0/16' or '10.1.0.10'")
+    return value
+
+
+Cidr = Annotated[ipaddress.IPv4Network, BeforeValidator(_address_text)]
+Address = Annotated[ipaddress.IPv4Address, BeforeValidator(_address_text)]
+
+
 class InterconnectMode(StrEnum):
     VPN_GATEWAY = "vpn-gateway"
     GLOBAL_PEERING = "global-peering"
@@ -73,20 +84,20 @@ class AzureDC(Strict):
     subscription_id: str = Field(description="Azure subscription id (GUID) for this DC.")
     location: str = Field(description="Azure region, e.g. eastus.")
     resource_group: str = Field(description="Resource group created for this DC.")
-    vnet_cidr: ipaddress.IPv4Network = Field(description="Address space of the DC's VNet.")
-    node_subnet: ipaddress.IPv4Network = Field(
+    vnet_cidr: Cidr = Field(description="Address space of the DC's VNet.")
+    node_subnet: Cidr = Field(
         description="Subnet for AKS nodes and pods (Azure CNI), inside vnet_cidr."
     )
-    gateway_subnet: ipaddress.IPv4Network = Field(
+    gateway_subnet: Cidr = Field(
         description="GatewaySubnet, inside vnet_cidr; /27 or larger unless the SKU is Basic."
     )
-    service_cidr: ipaddress.IPv4Network = Field(
+    service_cidr: Cidr = Field(
         description="Kubernetes service CIDR; outside every VNet and AKS's reserved ranges."
     )
-    dns_service_ip: ipaddress.IPv4Address = Field(
+    dns_service_ip: Address = Field(
         description="kube-dns ClusterIP, inside service_cidr and not its first address."
     )
-    dns_lb_ip: ipaddress.IPv4Address | None = Field(
+    dns_lb_ip: Address | None = Field(
         default=None,
         description="Pinned internal LoadBalancer address for this cluster's DNS, in node_subnet.",
     )
@@ -118,7 +129,7 @@ class KubeconfigDC(Strict):
         default=DnsExposure.LOADBALANCER,
         description="How this cluster's DNS is reached from the others.",
     )
-    dns_addresses: list[ipaddress.IPv4Address] = Field(
+    dns_addresses: list[Address] = Field(
         default_factory=list,
         description="Node addresses (nodeport) or the one DNS address (address mode).",
     )
@@ -126,7 +137,7 @@ class KubeconfigDC(Strict):
         default=CorednsMode.CUSTOM,
         description="coredns-custom (AKS) or editing the coredns Corefile (kubeadm, EKS).",
     )
-    pod_cidrs: list[ipaddress.IPv4Network] = Field(
+    pod_cidrs: list[Cidr] = Field(
         default_factory=list,
         description="Pod address ranges of this cluster, for the NetworkPolicy peers.",
     )

@@ -219,6 +219,11 @@ def node_table(report: RingReport) -> list[dict[str, str]]:
     return [rows[k] for k in sorted(rows)]
 
 
+def _md_cell(text: str) -> str:
+    """A markdown table cell: a `|` or a line break in a value (a kubeconfig context) must not split it."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
 def _cell(r: ReadResult | None, writer: str, reader: str) -> str:
     if writer == reader:
         return "—"
@@ -271,5 +276,6 @@ def summary_markdown(report: RingReport, picture_uri: str | None = None) -> str:
             seen = f"{sum(1 for n in rows if n.state == 'UN')} UN of {len(rows)}"
             down = [n.address for n in rows if n.state != "UN"]
             seen += f" (not UN: {', '.join(down)})" if down else ""
-        out.append(f"| {d.name} | {d.region} | {d.cluster} | {d.nodes} | {seen} |")
+        cells = (d.name, d.region, d.cluster, str(d.nodes), seen)
+        out.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     return "\n".join(out) + "\n"

@@ -231,3 +231,13 @@ def test_node_table_one_row_per_node_with_each_dcs_view() -> None:
         "owns",
         "host id",
     }
+
+
+def test_summary_table_cells_keep_a_pipe_or_newline_in_a_value_inside_their_cell() -> None:
+    report = report_of(CASES[0][0])
+    odd = report.model_copy(
+        update={"datacenters": [d.model_copy(update={"cluster": "ctx|with\npipe"}) for d in report.datacenters]}
+    )
+    rows = [line for line in summary_markdown(odd).splitlines() if "ctx" in line]
+    assert rows and all(line.count(" | ") == 4 for line in rows), rows
+    assert all("ctx\\|with pipe" in line for line in rows)
