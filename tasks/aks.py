@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 from functools import partial
 
 from azure.mgmt.containerservice.models import ManagedCluster
@@ -25,6 +26,10 @@ from tasks.arm_ensure import (
 )
 from tasks.arm_errors import PermanentAzureError, retry_condition
 from tasks.azure_network import az
+
+# Every save registers the block type and schema first; two DCs' saves at once make the Prefect
+# server answer 503 and the client back off 2 s. One save at a time per process costs ~0.1 s each.
+_SAVE_LOCK = threading.Lock()
 
 
 def _cluster_ops(cloud: AzureCloud, spec: RingSpec, dc: str) -> ArmOps:
@@ -102,6 +107,7 @@ def fetch_kubeconfig(cloud: AzureCloud, spec: RingSpec, dc: str) -> str:
     configs = list(creds.kubeconfigs or [])
     if not configs or not configs[0].value:
         raise PermanentAzureError(f"AKS cluster {name}", "NoKubeconfig", "ARM returned no admin kubeconfig")
-    block = save_kubeconfig(spec.name, dc, _kubeconfig_text(configs[0].value))
+    with _SAVE_LOCK:
+        block = save_kubeconfig(spec.name, dc, _kubeconfig_text(configs[0].value))
     ensurer.log.info("AKS cluster %s: admin kubeconfig saved in block %s", name, block)
     return block

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 import time
 from functools import partial
 
@@ -226,8 +227,22 @@ class _KeyNotReadyError(RuntimeError):
     """The shared key's block is being created by a concurrent task."""
 
 
+# Both directions' tasks (a full mesh: every pair) want the key at once: they read it side by side,
+# but one thread per process creates it. Concurrent first saves made the Prefect server answer
+# 503, and the client backed off 2 s.
+_KEY_LOCK = threading.Lock()
+
+
 def _shared_key(ring: str) -> str:
     """The ring's VPN shared key: generated once, then always read back from its Secret block."""
+    key = _load_secret(shared_key_block_name(ring))
+    if key is not None:
+        return key
+    with _KEY_LOCK:
+        return _load_or_create_key(ring)
+
+
+def _load_or_create_key(ring: str) -> str:
     name = shared_key_block_name(ring)
     # Both directions' tasks may get here at once: one save wins (the other is refused and
     # uses the winner's key); a few short retries cover the window between save and load.
