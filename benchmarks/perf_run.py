@@ -1,16 +1,18 @@
-"""Running multidc on an in-process sandbox and reading back what happened: ARM traffic, task timings."""
+"""Running multidc on a sandbox process and reading back what happened: ARM traffic, task timings."""
 
 from __future__ import annotations
 
 import inspect
+import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.harness import ThreadedWorld, world_in_thread
+from sandbox.process import down, up
 
 # Azure's throttling limits (FIELD-NOTES: per subscription and region).
 READ_BUCKET, READ_REFILL = 250, 25.0
@@ -31,17 +33,34 @@ class Run:
     time_scale: float = 1.0
 
 
+class Sandbox:
+    """A sandbox started as its own process, as `multidc sandbox up` does (scripts/demo.sh)."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+    def requests(self) -> list[dict[str, Any]]:
+        url = str(self.info["admin_url"]) + "/requests?source=arm"
+        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - loopback admin endpoint
+            return list(json.load(resp))
+
+    def writes(self) -> int:
+        return sum(1 for e in self.requests() if _kind(e) == "write")
+
+
 @contextmanager
-def sandbox(state_dir: Path, time_scale: float, block: str) -> Iterator[ThreadedWorld]:
-    """A fresh sandbox world and an AzureCloud block for it, polling every ARM_RETRY_AFTER_S in real terms."""
+def sandbox(state_dir: Path, time_scale: float, block: str) -> Iterator[Sandbox]:
+    """A fresh sandbox process and an AzureCloud block for it, polling every ARM_RETRY_AFTER_S in real terms."""
     from multidc.sandbox_cmd import sandbox_cloud
 
-    with world_in_thread(state_dir, time_scale=time_scale) as tw:
-        assert tw.world.arm is not None
-        cloud: Any = sandbox_cloud({"arm_url": tw.world.arm.url, "ca_path": str(tw.world.arm.ca_path)})
+    info = up(state_dir, time_scale)
+    try:
+        cloud: Any = sandbox_cloud(info)
         cloud.poll_interval_seconds = ARM_RETRY_AFTER_S * time_scale
         cloud.save(block, overwrite=True)
-        yield tw
+        yield Sandbox(info)
+    finally:
+        down(state_dir)
 
 
 def register_blocks() -> None:
@@ -65,12 +84,11 @@ def full_accepts_waits() -> bool:
     return "waits" in inspect.signature(multidc.fn).parameters
 
 
-def run_full(tw: ThreadedWorld, label: str, spec_path: Path, block: str, time_scale: float) -> Run:
+def run_full(tw: Sandbox, label: str, spec_path: Path, block: str, time_scale: float) -> Run:
     from flows.full import multidc
     from flows.spec_ref import SpecRef
 
-    assert tw.world.arm is not None
-    before = len(tw.world.arm.requests())
+    before = len(tw.requests())
     kwargs: dict[str, Any] = {"spec": SpecRef(path=str(spec_path)), "cloud_block": block}
     if full_accepts_waits():
         kwargs["waits"] = scaled_waits(time_scale)
@@ -78,7 +96,7 @@ def run_full(tw: ThreadedWorld, label: str, spec_path: Path, block: str, time_sc
     state: Any = multidc(**kwargs, return_state=True)
     wall = time.monotonic() - t0
     return Run(label, wall, bool(state.is_completed()), str(state.message or ""),
-               state.state_details.flow_run_id, tw.world.arm.requests()[before:], time_scale)
+               state.state_details.flow_run_id, tw.requests()[before:], time_scale)
 
 
 # --- ARM traffic ----------------------------------------------------------------------------------
