@@ -222,9 +222,9 @@ def main() -> int:
         from perf_overhead import measure
 
         o = measure()
-        out(f"    Prefect: empty flow {o['flow']:.2f} s; per task {o['task_sequential'] * 1000:.0f} ms called in turn, "
-            f"{o['task_submitted'] * 1000:.0f} ms submitted ({o['n']:.0f} no-op tasks); per subflow "
-            f"{o['subflow']:.2f} s ({o['m']:.0f} no-op subflows); {load()}")
+        out(f"    Prefect: empty flow {o['flow']:.2f} s; per task {o['task_sequential'] * 1000:.1f} ms called in turn, "
+            f"{o['task_submitted'] * 1000:.1f} ms submitted ({o['n']:.0f} no-op tasks); per subflow "
+            f"{o['subflow']:.2f} s (median of {o['m']:.0f} no-op subflows); {load()}")
         out()
         out("5. what to expect on real Azure (the same chain with real durations; plus Prefect's seconds)")
         for mode, what in (("vpn-gateway", "gateway-bound"), ("global-peering", "cluster-bound")):

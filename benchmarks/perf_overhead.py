@@ -19,15 +19,20 @@ def empty_flow() -> None:
 
 
 @flow
-def sequential_tasks(n: int) -> None:
+def sequential_tasks(n: int) -> float:
+    """Seconds per task run, timed inside the flow (its own start and end excluded)."""
+    t0 = time.monotonic()
     for i in range(n):
         noop(i)
+    return (time.monotonic() - t0) / n
 
 
 @flow(task_runner=ThreadPoolTaskRunner(max_workers=16))  # type: ignore[arg-type]
-def submitted_tasks(n: int) -> None:
+def submitted_tasks(n: int) -> float:
+    t0 = time.monotonic()
     for f in [noop.submit(i) for i in range(n)]:
         f.result()
+    return (time.monotonic() - t0) / n
 
 
 @flow
@@ -36,9 +41,14 @@ def child() -> None:
 
 
 @flow
-def subflows(m: int) -> None:
+def subflows(m: int) -> float:
+    """Median seconds per subflow call, timed inside the parent."""
+    times = []
     for _ in range(m):
+        t0 = time.monotonic()
         child()
+        times.append(time.monotonic() - t0)
+    return sorted(times)[len(times) // 2]
 
 
 def _time(fn: object, *args: int) -> float:
@@ -47,14 +57,14 @@ def _time(fn: object, *args: int) -> float:
     return time.monotonic() - t0
 
 
-def measure(n: int = 20, m: int = 5) -> dict[str, float]:
+def measure(n: int = 200, m: int = 5) -> dict[str, float]:
     _time(empty_flow)  # warm-up: first flow run of the process
-    empty = min(_time(empty_flow) for _ in range(2))
+    empty = min(_time(empty_flow) for _ in range(3))
     return {
         "flow": empty,
-        "task_sequential": (_time(sequential_tasks, n) - empty) / n,
-        "task_submitted": (_time(submitted_tasks, n) - empty) / n,
-        "subflow": (_time(subflows, m) - empty) / m,
+        "task_sequential": sequential_tasks(n),
+        "task_submitted": submitted_tasks(n),
+        "subflow": subflows(m),
         "n": n,
         "m": m,
     }
