@@ -28,7 +28,9 @@ def _texts() -> Iterator[tuple[str, str]]:
     """(where, text) for every log, artifact, flow run and task run the Prefect API holds."""
     from prefect import get_client
     from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.logging.handlers import APILogWorker
 
+    APILogWorker.drain_all(timeout=5)  # logs reach the API in batches: scan the last lines of the runs too
     with get_client(sync_client=True) as client:
         offset = 0
         while True:

@@ -10,8 +10,6 @@ from typing import Any
 
 import yaml
 from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
 from blocks.kube import save_kubeconfig
 from multidc_core import naming
@@ -179,8 +177,3 @@ def replication_of(spec: RingSpec, dc: str, user: str, password: str, keyspace: 
     return parsed
 
 
-def log_messages(flow_run_id: Any) -> list[str]:
-    """Every log line of a flow run and its task runs, through the Prefect API."""
-    with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-    return [log.message for log in logs]

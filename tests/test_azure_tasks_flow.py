@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 from prefect.blocks.system import Secret
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
 
 from blocks.azure import AzureCloud
 from blocks.kube import load_kubeconfig
@@ -19,6 +17,7 @@ from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
 from tasks.azure_network import shared_key_block_name
+from tests.prefect_logs import flow_run_logs
 from tests.test_azure_tasks import EXAMPLES, TIME_SCALE, running_emulator, sandbox_cloud, writes
 
 
@@ -61,12 +60,6 @@ def put_time(arm: ArmEmulator, type_name: str, name: str) -> float:
     return float(min(times))
 
 
-def log_messages(flow_run_id: Any) -> list[str]:
-    with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    assert runs, "flow run not found through the API"
-    return [log.message for log in logs]
 
 
 def test_two_dc_vpn_flow_gateways_beside_clusters_rerun_writes_nothing_and_no_secret_leaks(
@@ -90,7 +83,7 @@ def test_two_dc_vpn_flow_gateways_beside_clusters_rerun_writes_nothing_and_no_se
 
     key = Secret.load(shared_key_block_name(spec.name)).get()  # type: ignore[union-attr]
     kubeconfig = load_kubeconfig(spec.name, spec.azure_dcs[0].name).kubeconfig.get_secret_value()
-    messages = log_messages(flow_run_id)
+    messages = flow_run_logs(flow_run_id)
     assert any("creating" in m for m in messages)
     for secret in (key, kubeconfig):
         assert not any(secret in m for m in messages)

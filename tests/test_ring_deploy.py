@@ -18,6 +18,7 @@ from tasks.cassandra import admin_block_name, admin_credentials
 from tasks.dns import DnsCheckError
 from tasks.kube_objects import wait_until
 from tests import ring_fixtures as rf
+from tests.prefect_logs import flow_run_logs
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -75,7 +76,7 @@ def run_logged(spec: RingSpec) -> tuple[RingResult, list[str]]:
     assert state.is_completed(), state.message
     result = state.result()
     assert isinstance(result, RingResult)
-    return result, rf.log_messages(state.state_details.flow_run_id)
+    return result, flow_run_logs(state.state_details.flow_run_id)
 
 
 def test_two_azure_dcs_one_ring_auth_keyspaces_and_a_rerun_that_writes_nothing(
