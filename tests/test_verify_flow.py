@@ -18,13 +18,13 @@ from multidc_core.verify_model import RingReport
 from sandbox.harness import world_in_thread
 from tasks.verify import (
     CqlLogin,
+    choose_login,
     cqlsh_argv,
     ensure_verify_keyspace,
     observe_ring,
     read_sentinel,
     write_sentinel,
 )
-from tests import sandbox_steps as steps
 from tests.verify_fixtures import PASSWORD, BuiltRing, build_ring
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -112,17 +112,8 @@ def test_split_ring_is_broken_two_separate_rings(tmp_path: Path) -> None:
 
 
 def test_pod_env_login_keeps_the_password_off_the_api(ring: BuiltRing) -> None:
-    """With the admin role in place, cqlsh logs in from the pod's env: the argv holds no password."""
-    pod = steps.pods_of(ring.spec, "dc1")[0]
-    rc, _, err = steps.cql(
-        ring.apis["dc1"],
-        "dc1",
-        pod,
-        # system_auth over both DCs first (as multidc's auth setup does), so dc2 can read the new role.
-        "ALTER KEYSPACE system_auth WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 3};"
-        f"CREATE ROLE IF NOT EXISTS admin WITH PASSWORD = '{PASSWORD}' AND SUPERUSER = true AND LOGIN = true;",
-    )
-    assert rc == 0, err
+    """With the admin role in place (the fixture's), cqlsh logs in from the pod's env: no password in argv."""
+    assert choose_login(ring.spec) is CqlLogin.POD_ENV
     assert PASSWORD not in " ".join(cqlsh_argv(CqlLogin.POD_ENV, "SELECT * FROM x;"))
     assert ensure_verify_keyspace.fn(ring.spec, CqlLogin.POD_ENV) is None
     written = write_sentinel.fn(ring.spec, "dc1", "podenv", CqlLogin.POD_ENV)
