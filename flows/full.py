@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.variables import Variable
 from pydantic import BaseModel, Field
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from flows.plan import publish_plan
 from flows.provision import MAX_WORKERS, ProvisionResult, load_cloud, submit_provision
@@ -34,11 +35,18 @@ from tasks.kube_objects import KubeWaits
 # keeps the ring.
 RING_LOCK_LEASE_S = 60.0
 # A second run does not queue behind the first (an hour of gateways): it stops at once, naming it.
+# A busy Prefect API (SQLite on 2 cores) can take seconds to grant even a free slot, so a wait that
+# ends while the slot is free is tried again, a few times, instead of calling the ring busy.
 RING_LOCK_WAIT_S = 3.0
+RING_LOCK_TRIES = 3
 
 
 class RingBusyError(RuntimeError):
     """Another flow run is changing this ring; this run changed nothing."""
+
+
+class _SlowGrant(Exception):
+    """The lock was free, yet not granted within the wait: the Prefect API was slow."""
 
 
 def _lock_holder(name: str) -> str:
@@ -49,6 +57,12 @@ def _lock_holder(name: str) -> str:
     return f"{held['name']} ({held['id']})" if isinstance(held, dict) else "(unknown)"
 
 
+def _lock_free(name: str) -> bool:
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name(name)
+    return limit.active_slots < limit.limit
+
+
 @contextmanager
 def ring_lock(ring: str) -> Iterator[None]:
     """Hold the ring's lock for the body, or raise RingBusyError naming the run that holds it."""
@@ -57,26 +71,40 @@ def ring_lock(ring: str) -> Iterator[None]:
         client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
     run_id = flow_run.get_id()
     holder = ConcurrencyLeaseHolder(type="flow_run", id=UUID(run_id)) if run_id else None
-    acquired = False
+    held = ExitStack()
     try:
-        with concurrency(
-            name,
-            occupy=1,
-            timeout_seconds=RING_LOCK_WAIT_S,
-            lease_duration=RING_LOCK_LEASE_S,
-            strict=True,
-            holder=holder,
+        for attempt in Retrying(
+            stop=stop_after_attempt(RING_LOCK_TRIES), retry=retry_if_exception_type(_SlowGrant), reraise=True
         ):
-            acquired = True
-            Variable.set(f"{name}-holder", {"id": run_id, "name": flow_run.get_name()}, overwrite=True)
-            yield
+            with attempt:
+                try:
+                    held.enter_context(
+                        concurrency(
+                            name,
+                            occupy=1,
+                            timeout_seconds=RING_LOCK_WAIT_S,
+                            lease_duration=RING_LOCK_LEASE_S,
+                            strict=True,
+                            holder=holder,
+                        )
+                    )
+                except TimeoutError:
+                    if _lock_free(name):
+                        raise _SlowGrant from None
+                    raise
     except TimeoutError:
-        if acquired:
-            raise
         raise RingBusyError(
             f"ring {ring} is being changed by flow run {_lock_holder(name)}; wait for it or cancel it "
             f"(if its process died: prefect global-concurrency-limit update {name} --active-slots 0)"
         ) from None
+    except _SlowGrant:
+        raise RingBusyError(
+            f"ring {ring}: the Prefect API did not grant its free lock {name} in {RING_LOCK_TRIES} tries of "
+            f"{RING_LOCK_WAIT_S:.0f} s; the server is overloaded: run again when it answers"
+        ) from None
+    with held:
+        Variable.set(f"{name}-holder", {"id": run_id, "name": flow_run.get_name()}, overwrite=True)
+        yield
 
 
 class FullResult(BaseModel):

@@ -153,3 +153,16 @@ def test_two_runs_started_together_one_builds_the_other_is_refused_and_nothing_i
     again = multidc(spec=SpecRef(path=str(path)), cloud_block=BLOCK, return_state=True)
     assert again.is_completed(), again.message
     assert sandbox.world.arm.counts()["writes"] == writes
+
+
+def test_a_free_lock_not_granted_in_time_is_tried_again_and_never_called_held(
+    sandbox: ThreadedWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API too slow to grant a free slot (here: no time at all) is not a busy ring: the run says so."""
+    import flows.full
+
+    monkeypatch.setattr(flows.full, "RING_LOCK_WAIT_S", 0.000001)
+    state = hold_ring("slowgrant", threading.Event(), threading.Event(), return_state=True)
+    message = busy_message(state)
+    assert "did not grant its free lock multidc-ring-slowgrant in 3 tries" in message, message
+    assert "is being changed by" not in message
