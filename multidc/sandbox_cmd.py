@@ -43,8 +43,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def sandbox_cloud(info: dict[str, object]) -> object:
-    """The AzureCloud block for this sandbox: its endpoint, its CA, any token, fast polling."""
+# A sandbox operation takes seconds: one that is stuck fails naming itself in minutes, not after the
+# 90 minutes a real gateway is given (the benchmarks' slowest, a gateway at time scale 0.06, is 162 s).
+SANDBOX_DEADLINE_S = 600.0
+
+
+def sandbox_cloud(info: dict[str, object], deadline_s: float = SANDBOX_DEADLINE_S) -> object:
+    """The AzureCloud block for this sandbox: its endpoint, its CA, any token, fast polling, and
+    deadlines of `deadline_s` for every wait and every retried request."""
     from pydantic import SecretStr
 
     from blocks.azure import AzureCloud
@@ -58,6 +64,11 @@ def sandbox_cloud(info: dict[str, object]) -> object:
         # Simulated minutes pass in fractions of a second; real Azure keeps the 30 s default.
         poll_interval_seconds=0.2,
         retry_backoff_seconds=0.1,
+        gateway_deadline_seconds=deadline_s,
+        cluster_deadline_seconds=deadline_s,
+        connection_deadline_seconds=deadline_s,
+        resource_deadline_seconds=deadline_s,
+        retry_deadline_seconds=deadline_s,
     )
 
 

@@ -62,6 +62,9 @@ def running_emulator(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         yield emu
 
 
+TEST_DEADLINE_S = 120.0
+
+
 def sandbox_cloud(arm: ArmEmulator) -> AzureCloud:
     """The AzureCloud block a sandbox user saves: the emulator's URL and CA, any token, fast polls."""
     assert arm.ca_path is not None
@@ -72,6 +75,12 @@ def sandbox_cloud(arm: ArmEmulator) -> AzureCloud:
         ca_bundle=Path(arm.ca_path).read_text(),
         poll_interval_seconds=0.02,
         retry_backoff_seconds=0.01,
+        # Bounded: a wait that cannot end fails naming its resource long before pytest's 300 s.
+        gateway_deadline_seconds=TEST_DEADLINE_S,
+        cluster_deadline_seconds=TEST_DEADLINE_S,
+        connection_deadline_seconds=TEST_DEADLINE_S,
+        resource_deadline_seconds=TEST_DEADLINE_S,
+        retry_deadline_seconds=TEST_DEADLINE_S,
     )
 
 

@@ -42,7 +42,7 @@ ONE_RING = Counter(
 def sandbox(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Iterator[ThreadedWorld]:
     with world_in_thread(tmp_path_factory.mktemp("concurrent") / "state", time_scale=0.001) as tw:
         assert tw.world.arm is not None
-        block = sandbox_cloud({"arm_url": tw.world.arm.url, "ca_path": str(tw.world.arm.ca_path)})
+        block = sandbox_cloud({"arm_url": tw.world.arm.url, "ca_path": str(tw.world.arm.ca_path)}, deadline_s=120)
         block.save(BLOCK, overwrite=True)  # type: ignore[attr-defined]
         yield tw
 
