@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +11,7 @@ from prefect import flow, get_client, get_run_logger
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.objects import ConcurrencyLeaseHolder
 from prefect.concurrency.sync import concurrency
-from prefect.exceptions import ObjectAlreadyExists
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
 from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -67,8 +67,15 @@ def _lock_free(name: str) -> bool:
 def ring_lock(ring: str) -> Iterator[None]:
     """Hold the ring's lock for the body, or raise RingBusyError naming the run that holds it."""
     name = f"multidc-ring-{ring}"
-    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
-        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:  # first use
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            except (ObjectAlreadyExists, PrefectHTTPStatusError):
+                # Another run created it first (SQLite answers that 409, or 500); if not, this raises.
+                client.read_global_concurrency_limit_by_name(name)
     run_id = flow_run.get_id()
     holder = ConcurrencyLeaseHolder(type="flow_run", id=UUID(run_id)) if run_id else None
     held = ExitStack()

@@ -7,11 +7,7 @@ cd "$MULTIDC_ROOT"
 step() { printf '\n== %s\n' "$*"; }
 
 step "Prefect server (home: $PREFECT_HOME)"
-if ! curl -fsS "$PREFECT_API_URL/health" >/dev/null 2>&1; then
-  uv run prefect server stop >/dev/null 2>&1 || true   # clears the pid file of a server that died
-  uv run prefect server start --background
-fi
-uv run prefect server status --wait --timeout 180
+bash scripts/server.sh start
 
 step "Sandbox: local Azure Resource Manager and Kubernetes clusters"
 uv run multidc sandbox up --state-dir "$MULTIDC_STATE/sandbox" --time-scale "${MULTIDC_TIME_SCALE:-0.01}"

@@ -11,12 +11,11 @@ cd "$MULTIDC_ROOT"
 
 cleanup() {
   uv run multidc sandbox down --state-dir "$MULTIDC_STATE/sandbox" >/dev/null 2>&1 || true
-  uv run prefect server stop >/dev/null 2>&1 || true
+  bash scripts/server.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-uv run prefect server start --background
-uv run prefect server status --wait --timeout 180
+bash scripts/server.sh start
 uv run multidc sandbox up --state-dir "$MULTIDC_STATE/sandbox" --time-scale 0.002
 uv run prefect block register -m blocks >/dev/null
 uv run multidc sandbox connect --state-dir "$MULTIDC_STATE/sandbox" --block "$MULTIDC_CLOUD_BLOCK"

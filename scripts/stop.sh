@@ -5,4 +5,4 @@ source "$(dirname "$0")/env.sh"
 cd "$MULTIDC_ROOT"
 bash scripts/worker.sh stop
 uv run multidc sandbox down --state-dir "$MULTIDC_STATE/sandbox" || true
-uv run prefect server stop || true
+bash scripts/server.sh stop
