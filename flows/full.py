@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.variables import Variable
 from pydantic import BaseModel, Field
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
 from flows.plan import publish_plan
 from flows.provision import MAX_WORKERS, ProvisionResult, load_cloud, submit_provision
@@ -63,42 +63,49 @@ def _lock_free(name: str) -> bool:
     return limit.active_slots < limit.limit
 
 
+def _ensure_lock(name: str) -> None:
+    """The ring's concurrency limit, created on first use (read first: a create of one that exists
+    makes the server log an IntegrityError; one that races another run's answers 409, or 500)."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            except (ObjectAlreadyExists, PrefectHTTPStatusError):
+                client.read_global_concurrency_limit_by_name(name)  # raises unless another run made it
+
+
+@retry(retry=retry_if_exception_type(_SlowGrant), stop=stop_after_attempt(RING_LOCK_TRIES), reraise=True)
+def _acquire(name: str, holder: ConcurrencyLeaseHolder | None) -> ExitStack:
+    """One slot of the lock, held by the returned stack; TimeoutError when another run holds it."""
+    held = ExitStack()
+    try:
+        held.enter_context(
+            concurrency(
+                name,
+                occupy=1,
+                timeout_seconds=RING_LOCK_WAIT_S,
+                lease_duration=RING_LOCK_LEASE_S,
+                strict=True,
+                holder=holder,
+            )
+        )
+    except TimeoutError:
+        if _lock_free(name):
+            raise _SlowGrant from None
+        raise
+    return held
+
+
 @contextmanager
 def ring_lock(ring: str) -> Iterator[None]:
     """Hold the ring's lock for the body, or raise RingBusyError naming the run that holds it."""
     name = f"multidc-ring-{ring}"
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:  # first use
-            try:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-            except (ObjectAlreadyExists, PrefectHTTPStatusError):
-                # Another run created it first (SQLite answers that 409, or 500); if not, this raises.
-                client.read_global_concurrency_limit_by_name(name)
+    _ensure_lock(name)
     run_id = flow_run.get_id()
-    holder = ConcurrencyLeaseHolder(type="flow_run", id=UUID(run_id)) if run_id else None
-    held = ExitStack()
     try:
-        for attempt in Retrying(
-            stop=stop_after_attempt(RING_LOCK_TRIES), retry=retry_if_exception_type(_SlowGrant), reraise=True
-        ):
-            with attempt:
-                try:
-                    held.enter_context(
-                        concurrency(
-                            name,
-                            occupy=1,
-                            timeout_seconds=RING_LOCK_WAIT_S,
-                            lease_duration=RING_LOCK_LEASE_S,
-                            strict=True,
-                            holder=holder,
-                        )
-                    )
-                except TimeoutError:
-                    if _lock_free(name):
-                        raise _SlowGrant from None
-                    raise
+        held = _acquire(name, ConcurrencyLeaseHolder(type="flow_run", id=UUID(run_id)) if run_id else None)
     except TimeoutError:
         raise RingBusyError(
             f"ring {ring} is being changed by flow run {_lock_holder(name)}; wait for it or cancel it "
