@@ -44,7 +44,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 # A sandbox operation takes seconds: one that is stuck fails naming itself in minutes, not after the
-# 90 minutes a real gateway is given (the benchmarks' slowest, a gateway at time scale 0.06, is 162 s).
+# 90 minutes a real gateway is given (the benchmarks' longest wait, a gateway at time scale 0.02, is 54 s).
 SANDBOX_DEADLINE_S = 600.0
 
 

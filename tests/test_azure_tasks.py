@@ -12,6 +12,7 @@ from azure.mgmt.network.models import VirtualNetwork
 import sandbox.arm.emulator as arm_emulator
 from blocks.azure import AzureCloud
 from blocks.kube import load_kubeconfig
+from multidc.sandbox_cmd import sandbox_cloud as cli_sandbox_cloud
 from multidc_core import naming
 from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
@@ -62,26 +63,15 @@ def running_emulator(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         yield emu
 
 
+# Bounded: a wait that cannot end fails naming its resource long before pytest's 300 s.
 TEST_DEADLINE_S = 120.0
 
 
 def sandbox_cloud(arm: ArmEmulator) -> AzureCloud:
-    """The AzureCloud block a sandbox user saves: the emulator's URL and CA, any token, fast polls."""
-    assert arm.ca_path is not None
-    return AzureCloud(
-        arm_endpoint=arm.url,
-        credential_kind="static-token",
-        static_token="sandbox",  # type: ignore[arg-type]
-        ca_bundle=Path(arm.ca_path).read_text(),
-        poll_interval_seconds=0.02,
-        retry_backoff_seconds=0.01,
-        # Bounded: a wait that cannot end fails naming its resource long before pytest's 300 s.
-        gateway_deadline_seconds=TEST_DEADLINE_S,
-        cluster_deadline_seconds=TEST_DEADLINE_S,
-        connection_deadline_seconds=TEST_DEADLINE_S,
-        resource_deadline_seconds=TEST_DEADLINE_S,
-        retry_deadline_seconds=TEST_DEADLINE_S,
-    )
+    """The block `multidc sandbox connect` saves, with test deadlines and polls ten times as fast."""
+    block = cli_sandbox_cloud({"arm_url": arm.url, "ca_path": str(arm.ca_path)}, deadline_s=TEST_DEADLINE_S)
+    assert isinstance(block, AzureCloud)
+    return block.model_copy(update={"poll_interval_seconds": 0.02, "retry_backoff_seconds": 0.01})
 
 
 @pytest.fixture(scope="module")

@@ -60,8 +60,6 @@ def put_time(arm: ArmEmulator, type_name: str, name: str) -> float:
     return float(min(times))
 
 
-
-
 def test_two_dc_vpn_flow_gateways_beside_clusters_rerun_writes_nothing_and_no_secret_leaks(
     prefect_harness: None, cloud: AzureCloud, arm: ArmEmulator
 ) -> None:

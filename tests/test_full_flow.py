@@ -13,6 +13,7 @@ from flows.spec_ref import SpecRef
 from multidc.sandbox_cmd import sandbox_cloud
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tests.paths import ROOT
+from tests.test_azure_tasks import TEST_DEADLINE_S
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 SPEC = ROOT / "examples" / "sandbox.yaml"
@@ -22,7 +23,7 @@ SPEC = ROOT / "examples" / "sandbox.yaml"
 def sandbox(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Iterator[ThreadedWorld]:
     with world_in_thread(tmp_path_factory.mktemp("full") / "state", time_scale=0.001) as tw:
         assert tw.world.arm is not None
-        block = sandbox_cloud({"arm_url": tw.world.arm.url, "ca_path": str(tw.world.arm.ca_path)}, deadline_s=120)
+        block = sandbox_cloud({"arm_url": tw.world.arm.url, "ca_path": str(tw.world.arm.ca_path)}, deadline_s=TEST_DEADLINE_S)
         block.save("full-test-sandbox", overwrite=True)  # type: ignore[attr-defined]
         yield tw
 

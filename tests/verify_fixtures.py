@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kubernetes.client import ApiClient, CoreV1Api
+from prefect import flow
 from prefect.blocks.system import Secret
 from pydantic import SecretStr
 
@@ -15,8 +16,10 @@ from blocks.kube import save_kubeconfig
 from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld
+from tasks.cassandra import configure_auth
 from tasks.verify import admin_block_name
 from tests import sandbox_steps as steps
+from tests.ring_fixtures import FAST
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PASSWORD = "verify-test-admin-password"
@@ -75,26 +78,18 @@ def build_ring(tw: ThreadedWorld, ring: str, tmp: Path, *, dns: bool = True) -> 
 
 
 def take_over_auth(built: BuiltRing) -> None:
-    """Auth as deploy-ring leaves it: system_auth in every DC, and the admin role of the pods' Secret,
-    saved in the ring's admin block, so verify-ring logs in from the pod env.
+    """Auth as deploy-ring leaves it (its own configure_auth task): system keyspaces in every DC, the
+    admin role of the pods' Secret, kept in the ring's admin block, and the default superuser off.
 
     At the image's defaults a login is chance: system_auth has one replica, so the default superuser
     (read at QUORUM) cannot log in while the one node holding its row is down or partitioned away.
     """
-    spec, first = built.spec, built.spec.datacenters[0]
-    factors = ", ".join(f"'{dc.name}': {dc.cassandra.nodes}" for dc in spec.datacenters)
-    rc, _, err = steps.cql(
-        built.apis[first.name],
-        first.namespace,
-        steps.pods_of(spec, first.name)[0],
-        f"ALTER KEYSPACE system_auth WITH replication = {{'class': 'NetworkTopologyStrategy', {factors}}};"
-        f"CREATE ROLE IF NOT EXISTS admin WITH PASSWORD = '{PASSWORD}' AND SUPERUSER = true AND LOGIN = true;",
-    )
-    assert rc == 0, err
-    for dc in spec.datacenters:
-        for pod in steps.pods_of(spec, dc.name):
-            rc, _, err = steps.exec_in(built.apis[dc.name], dc.namespace, pod, ["nodetool", "repair", "system_auth"])
-            assert rc == 0, err
-    Secret(value=SecretStr(json.dumps({"username": "admin", "password": PASSWORD}))).save(
-        admin_block_name(spec.name), overwrite=True
-    )
+    admin = json.dumps({"username": "admin", "password": PASSWORD})  # what deploy_cassandra put in the Secret
+    Secret(value=SecretStr(admin)).save(admin_block_name(built.spec.name), overwrite=True)
+    assert auth_flow(built.spec) == "cassandra"
+
+
+@flow(name="verify-fixture-auth")
+def auth_flow(spec: RingSpec) -> str:
+    """configure_auth in a flow run of its own, as deploy-ring runs it (so its logs reach the API)."""
+    return configure_auth(spec, waits=FAST)
