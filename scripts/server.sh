@@ -11,7 +11,6 @@ cd "$MULTIDC_ROOT"
 case "${1:-start}" in
   start)
     if ! curl -fsS "$PREFECT_API_URL/health" >/dev/null 2>&1 && ! alive; then
-      uv run prefect server stop >/dev/null 2>&1 || true  # one started with --background by an older script
       nohup .venv/bin/prefect server start >"$log" 2>&1 &
       echo $! >"$pidfile"
       echo "Prefect server starting (pid $!, log $log)"
@@ -26,6 +25,5 @@ case "${1:-start}" in
       echo "Prefect server stopped"
     fi
     rm -f "$pidfile"
-    uv run prefect server stop >/dev/null 2>&1 || true
     ;;
 esac
