@@ -19,11 +19,11 @@ from tasks.verify import (
     delete_sentinels,
     ensure_verify_keyspace,
     observe_ring,
-    read_sentinel,
+    read_sentinels,
     write_sentinel,
 )
 
-# One thread per DC observation and per cell of the read matrix (N*(N-1)); 16 covers four DCs at once.
+# One thread per DC: its observation, its sentinel write and its row of the read matrix; 16 DCs at once.
 MAX_WORKERS = 16
 
 
@@ -39,13 +39,11 @@ def check_data_path(spec: RingSpec, login: CqlLogin, run_id: str, deadline_s: fl
     names = [d.name for d in spec.datacenters]
     writes = [f.result() for f in [write_sentinel.submit(spec, dc, run_id, login) for dc in names]]
     reads = [
-        read_sentinel.submit(spec, reader, w.writer, w.key, login, deadline_s)
-        for w in writes
-        if w.written
+        read_sentinels.submit(spec, reader, keys, login, deadline_s)
         for reader in names
-        if reader != w.writer
+        if (keys := {w.writer: w.key for w in writes if w.written and w.writer != reader})
     ]
-    results = [f.result() for f in reads]
+    results = [r for f in reads for r in f.result()]
     delete_sentinels(spec, [w.key for w in writes if w.written], login)
     for w in writes:
         if not w.written:  # nothing to read: say so in every other DC's cell

@@ -212,57 +212,71 @@ def write_sentinel(spec: RingSpec, dc: str, run_id: str, login: CqlLogin | None 
     return WriteResult(writer=dc, key=key, consistency=level, error=each_error)
 
 
-@task(name="read-sentinel", cache_policy=NO_CACHE)
-def read_sentinel(
+def _row_ids(stdout: str) -> set[str]:
+    """The first column of every row of cqlsh's tables (header lines included, harmlessly)."""
+    return {line.split("|", 1)[0].strip() for line in stdout.splitlines() if "|" in line}
+
+
+@task(name="read-sentinels", cache_policy=NO_CACHE)
+def read_sentinels(
     spec: RingSpec,
     reader_dc: str,
-    writer_dc: str,
-    key: str,
+    keys: dict[str, str],
     login: CqlLogin | None = None,
     deadline_s: float = READ_DEADLINE_S,
-) -> ReadResult:
-    """Read another DC's sentinel at LOCAL_QUORUM until it shows up or the deadline passes.
+) -> list[ReadResult]:
+    """Read other DCs' sentinels from one DC at LOCAL_QUORUM until each shows up or the deadline passes.
+
+    One cqlsh call per attempt reads every sentinel still missing (one single-partition SELECT each),
+    so a DC's row of the matrix costs one exec, not one per writer.
 
     Args:
         spec: The ring spec.
         reader_dc: Datacenter whose pod reads.
-        writer_dc: Datacenter that wrote the row.
-        key: The sentinel row id.
+        keys: Sentinel row id per writing datacenter.
         login: How cqlsh logs in; chosen from the admin block when None.
         deadline_s: How long to keep polling, in seconds.
 
     Returns:
-        Whether the row was read, how long it took, and otherwise the last answer.
+        Per writer: whether its row was read, how long it took, and otherwise the last answer.
     """
     login = login or choose_login(spec)
-    cql = f"CONSISTENCY LOCAL_QUORUM; SELECT id, dc FROM {TABLE} WHERE id = {_quote(key)};"  # noqa: S608
     started = time.monotonic()
-    last: list[str] = []
+    seen: dict[str, float] = {}
+    last: dict[str, str] = {}
 
     def attempt() -> bool:
-        res, err = run_cql(spec, reader_dc, cql, login)
-        if res is not None and res.returncode == 0 and key in res.stdout and "(1 rows)" in res.stdout:
-            return True
-        if res is not None and res.returncode == 0:
-            last[:] = [f"the row is not there at LOCAL_QUORUM after {deadline_s:g} s"]
-        else:
-            last[:] = [err or describe_cql_error(res.stderr if res else "")]
-        return False
+        missing = {w: k for w, k in keys.items() if w not in seen}
+        selects = " ".join(
+            f"SELECT id, dc FROM {TABLE} WHERE id = {_quote(k)};" for k in missing.values()  # noqa: S608
+        )
+        res, err = run_cql(spec, reader_dc, f"CONSISTENCY LOCAL_QUORUM; {selects}", login)
+        found = _row_ids(res.stdout) if res is not None and res.returncode == 0 else set()
+        for writer, key in missing.items():
+            if key in found:
+                seen[writer] = round(time.monotonic() - started, 2)
+            elif res is not None and res.returncode == 0:
+                last[writer] = f"the row is not there at LOCAL_QUORUM after {deadline_s:g} s"
+            else:
+                last[writer] = err or describe_cql_error(res.stderr if res else "")
+        return len(seen) == len(keys)
 
-    ok: bool = Retrying(
-        retry=retry_if_result(lambda found: not found),
+    Retrying(
+        retry=retry_if_result(lambda done: not done),
         stop=stop_after_delay(deadline_s),
         wait=wait_fixed(READ_POLL_S),
-        retry_error_callback=lambda _: False,  # the deadline passed: a finding, not an exception
+        retry_error_callback=lambda _: False,  # the deadline passed: findings, not an exception
     )(attempt)
-    seconds = round(time.monotonic() - started, 2)
-    return ReadResult(
-        writer=writer_dc,
-        reader=reader_dc,
-        ok=ok,
-        seconds=seconds if ok else None,
-        error=None if ok else last[0],
-    )
+    return [
+        ReadResult(
+            writer=writer,
+            reader=reader_dc,
+            ok=writer in seen,
+            seconds=seen.get(writer),
+            error=None if writer in seen else last.get(writer, "not read"),
+        )
+        for writer in keys
+    ]
 
 
 @task(name="delete-sentinels", cache_policy=NO_CACHE)

@@ -22,7 +22,7 @@ from tasks.verify import (
     cqlsh_argv,
     ensure_verify_keyspace,
     observe_ring,
-    read_sentinel,
+    read_sentinels,
     write_sentinel,
 )
 from tests.verify_fixtures import PASSWORD, BuiltRing, build_ring
@@ -118,6 +118,20 @@ def test_pod_env_login_keeps_the_password_off_the_api(ring: BuiltRing) -> None:
     assert ensure_verify_keyspace.fn(ring.spec, CqlLogin.POD_ENV) is None
     written = write_sentinel.fn(ring.spec, "dc1", "podenv", CqlLogin.POD_ENV)
     assert written.consistency == "EACH_QUORUM", written.error
-    read = read_sentinel.fn(ring.spec, "dc2", "dc1", written.key, CqlLogin.POD_ENV, DEADLINE_S)
-    assert read.ok, read.error
+    [read] = read_sentinels.fn(ring.spec, "dc2", {"dc1": written.key}, CqlLogin.POD_ENV, DEADLINE_S)
+    assert (read.writer, read.reader, read.ok) == ("dc1", "dc2", True), read.error
     assert observe_ring.fn(ring.spec, "dc2").error is None
+
+
+def test_one_read_task_tells_each_writer_apart_even_when_keys_share_a_prefix(ring: BuiltRing) -> None:
+    """A DC's row of the matrix is one cqlsh call: a row that is there and one that is not get their own cells."""
+    written = write_sentinel.fn(ring.spec, "dc1", "prefix", CqlLogin.POD_ENV)
+    assert written.consistency == "EACH_QUORUM", written.error
+    missing = written.key[:-1]  # "prefix-dc": a prefix of the written id, which must not count as read
+    found, absent = read_sentinels.fn(
+        ring.spec, "dc2", {"dc1": written.key, "ghost": missing}, CqlLogin.POD_ENV, 0.5
+    )
+    assert (found.writer, found.ok, found.error) == ("dc1", True, None)
+    assert found.seconds is not None and found.seconds < 0.5
+    assert (absent.writer, absent.ok, absent.seconds) == ("ghost", False, None)
+    assert absent.error == "the row is not there at LOCAL_QUORUM after 0.5 s"
