@@ -23,8 +23,8 @@ from tasks.cassandra import (
 from tasks.dns import check_dns, ensure_dns_exposed, ensure_dns_forwarding
 from tasks.kube_objects import Applied, KubeWaits
 
-# Each DC holds up to eight waiting threads (DNS, Secret, forwarding, two checks, apply, wait):
-# 96 covers ten DCs with room. Python's default pool (cores + 4) would let waiting tasks starve
+# Each DC holds up to nine waiting threads (DNS, Secret, forwarding, two checks, two applies,
+# two waits): 96 covers ten DCs. Python's default pool (cores + 4) would let waiting tasks starve
 # the ones they wait for. Idle threads cost little.
 MAX_WORKERS = 96
 
@@ -104,11 +104,12 @@ def submit_ring(
     """Submit the ring's steps inside the calling flow, with as much overlap as is safe.
 
     The first DC deploys as soon as its cluster is ready (`cluster_ready[dc]`); each other DC
-    waits for `interconnect`, the DC before it (bootstraps are one at a time) and its own
-    in-cluster check that it resolves the seeds of the DCs before it. Auth and keyspaces
-    come last, after every DC resolves every other DC's seeds. Submitted tasks hold a thread
-    while they wait for upstream futures: run the calling flow with a ThreadPoolTaskRunner of
-    at least MAX_WORKERS, and call `.result()` on the returned RingFutures.
+    starts its seeds once `interconnect` is done, the first DC's seeds are up and its own
+    in-cluster check resolves them; nodes beyond the seeds bootstrap DC by DC (one node of the
+    ring at a time). Auth and keyspaces come last, after every DC resolves every other DC's
+    seeds. Submitted tasks hold a thread while they wait for upstream futures: run the calling
+    flow with a ThreadPoolTaskRunner of at least MAX_WORKERS, and call `.result()` on the
+    returned RingFutures.
 
     Args:
         spec: The ring spec.
@@ -134,30 +135,44 @@ def submit_ring(
                     spec, dc, remote, wait_for=ready_of.get(dc, ()), return_state=False
                 )
             )
-    previous: PrefectFuture[str] | None = None
-    for i, dc in enumerate(names):
+    # Seeds never bootstrap: every DC's seeds start as soon as the DC reaches the first DC's seeds.
+    # Nodes beyond the seeds stream data, and only one node of the ring may do that at a time, so
+    # those join DC by DC in spec order (`joining`: the DC before, among those that have any).
+    first = spec.datacenters[0]
+    anchor: PrefectFuture[str] | None = None
+    joining: PrefectFuture[str] | None = None
+    for d in spec.datacenters:
+        dc = d.name
         deps: list[PrefectFuture[Any]] = [out.secrets[dc]]
-        if previous is not None:
-            earlier = [s for d in spec.datacenters[:i] for s in naming.dc_seeds(d)]
-            check_deps = [previous, *interconnect, *ready_of.get(dc, ()), *_of(out.forwarding, dc)]
+        if anchor is not None:
+            check_deps = [anchor, *interconnect, *ready_of.get(dc, ()), *_of(out.forwarding, dc)]
             out.checks[dc] = out.add(
-                check_dns.submit(spec, dc, earlier, w, wait_for=check_deps, return_state=False)
+                check_dns.submit(spec, dc, naming.dc_seeds(first), w, wait_for=check_deps, return_state=False)
             )
-            deps += [out.checks[dc], previous]
+            deps.append(out.checks[dc])
+        seeds_up: PrefectFuture[str] | None = None
+        if naming.has_joiners(d):
+            seeded = out.add(apply_cassandra.submit(spec, dc, seeds_only=True, wait_for=deps, return_state=False))
+            seeds_up = out.add(
+                wait_for_dc.submit(spec, dc, w, seeds_only=True, wait_for=[seeded], return_state=False)
+            )
+            deps = [seeds_up, *([joining] if joining is not None else [])]
         out.applied[dc] = out.add(apply_cassandra.submit(spec, dc, wait_for=deps, return_state=False))
-        previous = out.ready[dc] = out.add(
-            wait_for_dc.submit(spec, dc, w, wait_for=[out.applied[dc]], return_state=False)
-        )
-    last: list[PrefectFuture[Any]] = [previous] if previous is not None else []
+        out.ready[dc] = out.add(wait_for_dc.submit(spec, dc, w, wait_for=[out.applied[dc]], return_state=False))
+        if naming.has_joiners(d):
+            joining = out.ready[dc]
+        if anchor is None:
+            anchor = seeds_up or out.ready[dc]
+    every = list(out.ready.values())
     if len(names) > 1:
         for dc in names:  # every DC must resolve every other DC's seeds, for its later restarts
             seeds = [s for d in spec.datacenters if d.name != dc for s in naming.dc_seeds(d)]
-            deps = [*last, *_of(out.forwarding, dc)]
+            deps = [*every, *_of(out.forwarding, dc)]
             out.final_checks[dc] = out.add(
                 check_dns.submit(spec, dc, seeds, w, wait_for=deps, return_state=False)
             )
     finals = list(out.final_checks.values())
-    out.auth = out.add(configure_auth.submit(spec, w, wait_for=[*last, *finals], return_state=False))
+    out.auth = out.add(configure_auth.submit(spec, w, wait_for=[*every, *finals], return_state=False))
     out.keyspaces = out.add(ensure_keyspaces.submit(spec, w, wait_for=[out.auth], return_state=False))
     return out
 
@@ -174,8 +189,9 @@ def deploy_ring(spec: RingSpec, forward_dns: bool = True, waits: KubeWaits | Non
     """Join every DC's cluster into one Cassandra ring, once the clusters exist and reach each other.
 
     Exposes each cluster's DNS, forwards the other DCs' zones to it and checks that from inside;
-    deploys the first DC at once and each other DC after the one before it and its DNS check,
-    so that no DC ever bootstraps alone; then auth and keyspaces. Re-running changes nothing.
+    deploys the first DC at once and each other DC's seeds once its DNS check reaches the first
+    DC's seeds, so that no DC ever starts a ring alone; nodes beyond the seeds join one DC after
+    another; then auth and keyspaces. Re-running changes nothing.
 
     Args:
         spec: The ring spec (AKS clusters need their kubeconfig blocks, see provision-azure).

@@ -240,6 +240,20 @@ def rack_nodes(dc: Datacenter) -> list[RackNodes]:
     return [RackNodes(r, (n - j + len(racks) - 1) // len(racks)) for j, r in enumerate(racks)]
 
 
+def seed_replicas(dc: Datacenter) -> dict[str, int]:
+    """Per StatefulSet, how many of its first pods are seeds (the DC's first two nodes, round-robin)."""
+    racks = dc.cassandra.racks
+    out = {statefulset_name(r.name): 0 for r in racks}
+    for i in range(min(2, dc.cassandra.nodes)):
+        out[statefulset_name(racks[i % len(racks)].name)] += 1
+    return out
+
+
+def has_joiners(dc: Datacenter) -> bool:
+    """Whether the DC has nodes beyond its two seeds: those stream data, one node of the ring at a time."""
+    return dc.cassandra.nodes > 2
+
+
 def pods(dc: Datacenter) -> list[str]:
     """Pod names in node order (round-robin over racks), so pods(dc)[:2] are the seeds."""
     racks = dc.cassandra.racks

@@ -24,12 +24,15 @@ from tasks.kube_objects import (
     Applied,
     KubeError,
     KubeWaits,
+    Manifest,
     apply_all,
     apply_object,
     call,
     diagnose_pod,
     get_or_none,
     is_ready,
+    object_name,
+    read,
     request,
     wait_until,
 )
@@ -128,22 +131,37 @@ def ensure_admin_secret(spec: RingSpec, dc: str) -> Applied:
 
 
 @task(cache_policy=NO_CACHE)
-def apply_cassandra(spec: RingSpec, dc: str) -> list[Applied]:
+def apply_cassandra(spec: RingSpec, dc: str, seeds_only: bool = False) -> list[Applied]:
     """Apply the DC's Cassandra objects in order: namespace, config, Service, StatefulSets, PDB, policy.
 
     Args:
         spec: The ring spec.
         dc: The datacenter to deploy (its cluster must be able to resolve earlier DCs' seeds).
+        seeds_only: Start only the seed pods (seeds never bootstrap, so every DC's seeds may start
+            at once); the StatefulSets keep any pods that already run, so a re-run never scales down.
 
     Returns:
         Each object with the action taken; a re-run returns only "unchanged".
     """
     d = spec.dc(dc)
-    return apply_all(api_for(spec, d), manifests.cassandra_manifests(spec, d))
+    api = api_for(spec, d)
+    objs = manifests.cassandra_manifests(spec, d)
+    if seeds_only:
+        seeds = n.seed_replicas(d)
+        objs = [_with_seeds(api, m, seeds[m["metadata"]["name"]]) if m["kind"] == "StatefulSet" else m for m in objs]
+    return apply_all(api, objs)
+
+
+def _with_seeds(api: ApiClient, sts: Manifest, seeds: int) -> Manifest:
+    """The StatefulSet with its seed pods only, or with as many as already run, never more than the spec's."""
+    live = call(f"StatefulSet {object_name(sts)}", read, api, sts)
+    running = int(((live or {}).get("spec") or {}).get("replicas") or 0)
+    replicas = min(sts["spec"]["replicas"], max(seeds, running))
+    return {**sts, "spec": {**sts["spec"], "replicas": replicas}}
 
 
 @task(cache_policy=NO_CACHE)
-def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> str:
+def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_only: bool = False) -> str:
     """Wait, pod by pod in node order, for each PVC to be Bound and each pod to be Ready.
 
     Logs `n/N ready` as pods come up. A pod stuck Pending, crash-looping or failing its
@@ -154,14 +172,17 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> str:
         spec: The ring spec.
         dc: The datacenter to wait for.
         waits: `pvc_bound_s` and `pod_ready_s` bound each PVC and each pod.
+        seeds_only: Wait for the seed pods only (after `apply_cassandra(seeds_only=True)`).
 
     Returns:
-        `N/N ready`.
+        `N/N ready` (`N/N seeds ready` with seeds_only).
     """
     w = waits or KubeWaits()
     d = spec.dc(dc)
     api = api_for(spec, d)
-    ns, pods, log = d.namespace, n.pods(d), get_run_logger()
+    ns, log = d.namespace, get_run_logger()
+    pods = n.pods(d)[:2] if seeds_only else n.pods(d)
+    part = " seeds" if seeds_only else ""
     logged = -1
     for pod in pods:
         pvc = f"data-{pod}"
@@ -184,9 +205,9 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> str:
         items = call(f"pods of {dc}", request, api, "GET", f"/api/v1/namespaces/{ns}/pods").get("items") or []
         count = sum(1 for p in items if p["metadata"]["name"] in pods and is_ready(p))
         if count != logged:  # racks start in parallel: several pods may have come up meanwhile
-            log.info("%s: %d/%d ready", dc, count, len(pods))
+            log.info("%s: %d/%d%s ready", dc, count, len(pods), part)
             logged = count
-    return f"{len(pods)}/{len(pods)} ready"
+    return f"{len(pods)}/{len(pods)}{part} ready"
 
 
 # --- CQL through exec: the password stays in the pod's environment -----------------------------

@@ -55,12 +55,12 @@ def three_dc_spec() -> RingSpec:
     return load_spec(yaml.safe_dump(raw))
 
 
-def existing_spec(kubeconfig: Path, **aws_dns: Any) -> RingSpec:
+def existing_spec(kubeconfig: Path, nodes: int = 2, **aws_dns: Any) -> RingSpec:
     """examples/existing-clusters.yaml on the sandbox's kubeconfig; aws_dns overrides aws-1's DNS exposure."""
     raw = yaml.safe_load((EXAMPLES / "existing-clusters.yaml").read_text())
     for dc in raw["datacenters"]:
         dc["kubeconfig"]["path"] = str(kubeconfig)
-        dc["cassandra"]["nodes"] = 2
+        dc["cassandra"]["nodes"] = nodes
     raw["datacenters"][0]["kubeconfig"].update(aws_dns)
     raw["keyspaces"][0]["replication"] = {"aws-1": 2, "azure-1": 2}
     return load_spec(yaml.safe_dump(raw))

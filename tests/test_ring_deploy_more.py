@@ -13,11 +13,12 @@ from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ring import MAX_WORKERS, RingResult, deploy_ring, submit_ring
+from multidc_core import naming
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tasks.cassandra import PodNotReadyError
 from tasks.dns import DnsCheckError, ensure_dns_exposed
-from tasks.kube_objects import KubeWaits, WaitTimeout
+from tasks.kube_objects import KubeWaits, WaitTimeout, wait_until
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_auth_taken_over, assert_one_ring
 
@@ -30,16 +31,47 @@ def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
         yield tw
 
 
-def test_three_azure_dcs_join_one_at_a_time_into_one_ring(sandbox: ThreadedWorld) -> None:
+def test_three_azure_dcs_of_seeds_only_join_one_ring(sandbox: ThreadedWorld) -> None:
     spec = rf.three_dc_spec()
     rf.azure_clusters(sandbox, spec)
     result = deploy_ring(spec, waits=rf.FAST)
     assert isinstance(result, RingResult)
     assert [r.ready for r in result.datacenters.values()] == ["2/2 ready"] * 3
-    # dc3 checked dc1's and dc2's seeds from inside before it started.
-    assert len(result.datacenters["dc3"].resolved) == 4
+    # dc3 checked from inside, before it started, that it resolves the first DC's seeds.
+    dc1_seeds = naming.dc_seeds(spec.dc("dc1"))
+    assert [r.split()[0] for r in result.datacenters["dc3"].resolved] == dc1_seeds
     assert_one_ring(spec)
     assert_auth_taken_over(spec)
+
+
+def test_seeds_start_while_an_earlier_dc_streams_and_its_joiners_wait_their_turn(sandbox: ThreadedWorld) -> None:
+    """aws-1's third node (a joiner) is held; azure-1's seeds still start, its own joiner does not."""
+    spec = rf.existing_spec(sandbox.add_existing("seed-blog"), nodes=3)
+    aws = sandbox.world.clusters["aws-1"].kube
+    held = naming.pods(spec.dc("aws-1"))[2]
+    aws.stop_container("aws-1", held)
+
+    @task
+    def while_held() -> tuple[str, list[str]]:
+        def seeds_up() -> bool | None:
+            return True if rf.ready_summary(spec, "azure-1") == "2/3" else None
+
+        wait_until("azure-1 seeds Ready", seeds_up, 20, 0.05)
+        seen = rf.ready_summary(spec, "aws-1"), sorted(rf.cassandra_pods(spec, "azure-1"))
+        aws.start_container("aws-1", held)
+        return seen
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))  # type: ignore[arg-type]
+    def composed() -> tuple[tuple[str, list[str]], RingResult]:
+        observed = while_held.submit()
+        ring = submit_ring(spec, waits=rf.FAST)
+        return observed.result(), ring.result()
+
+    (aws_ready, azure_pods), result = composed()
+    assert aws_ready == "2/3"  # aws-1's joiner was still streaming (held) ...
+    assert azure_pods == naming.pods(spec.dc("azure-1"))[:2]  # ... and azure-1's joiner not even created
+    assert [r.ready for r in result.datacenters.values()] == ["3/3 ready"] * 2
+    assert_one_ring(spec)  # with no restart anywhere: no node bootstrapped beside another joining one
 
 
 CUSTOM = "/api/v1/namespaces/kube-system/configmaps/coredns-custom"
