@@ -82,3 +82,18 @@ def replication_matches(current: Mapping[str, str] | None, per_dc: Mapping[str, 
     if not current or not current.get("class", "").endswith(NTS):
         return False
     return {k: v for k, v in current.items() if k != "class"} == {dc: str(rf) for dc, rf in per_dc.items()}
+
+
+def repair_cover(nodes: Mapping[str, int], rf: Mapping[str, int]) -> tuple[str, int]:
+    """(DC, how many of its first nodes) whose full repairs of a keyspace reach every replica of it.
+
+    A full `nodetool repair <ks>` on a node brings every replica of that node's ranges, in every DC,
+    to the merged data; the nodes of one DC together hold every range, and a single node does where
+    the DC's replica count reaches its node count. So: the DC that needs the fewest repairs.
+    """
+
+    def cost(dc: str) -> int:
+        return 1 if rf[dc] >= nodes[dc] else nodes[dc]
+
+    dc = min(nodes, key=cost)
+    return dc, cost(dc)

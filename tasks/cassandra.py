@@ -293,7 +293,8 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
     """Once every DC is up: system keyspaces to NetworkTopologyStrategy, the new superuser, no default.
 
     In the order Cassandra needs: ALTER system_auth, system_distributed and system_traces (rf per
-    DC); `nodetool repair system_auth` on every node; CREATE ROLE the ring's admin; then, as the
+    DC); `nodetool repair system_auth` on nodes whose ranges cover the ring (`repair_nodes`);
+    CREATE ROLE the ring's admin; then, as the
     admin, ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false. Safe to re-run: when
     cassandra can no longer log in, the admin does the steps.
 
@@ -352,14 +353,22 @@ def _repair(api: ApiClient, d: Datacenter, pod: str, waits: KubeWaits) -> None:
         raise CqlFailed(f"datacenter {d.name}, pod {pod}: nodetool repair system_auth: {detail}") from None
 
 
+def repair_nodes(spec: RingSpec) -> tuple[Datacenter, list[str]]:
+    """The pods whose repairs of system_auth reach every replica in every DC (`cql.repair_cover`)."""
+    dc, count = cql.repair_cover({d.name: d.cassandra.nodes for d in spec.datacenters}, system_replication(spec))
+    d = spec.dc(dc)
+    return d, n.pods(d)[:count]
+
+
 def _repair_system_auth(spec: RingSpec, waits: KubeWaits) -> None:
     """Stream system_auth to its new replicas in every DC, so that logins work everywhere."""
-    log = get_run_logger()
-    for d in spec.datacenters:
-        api = api_for(spec, d)
-        for pod in n.pods(d):
-            _repair(api, d, pod, waits)
-        log.info("%s: system_auth repaired on %d node(s)", d.name, len(n.pods(d)))
+    d, pods = repair_nodes(spec)
+    api = api_for(spec, d)
+    for pod in pods:
+        _repair(api, d, pod, waits)
+    get_run_logger().info(
+        "system_auth repaired from %s (%s): their ranges cover every replica in every DC", d.name, ", ".join(pods)
+    )
 
 
 @task(cache_policy=NO_CACHE)
