@@ -9,7 +9,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client import ApiClient, CoreV1Api
 from kubernetes.stream import stream
 
-from blocks.kube import DatacenterKubeconfig, kubeconfig_block_name
+from blocks.kube import load_kubeconfig
 from multidc_core.spec import Datacenter, Provider, RingSpec
 
 # nodetool and cqlsh answer in seconds on a healthy node; a hung JVM should not hang the flow.
@@ -26,7 +26,7 @@ class ExecResult:
 def api_for(spec: RingSpec, dc: Datacenter) -> ApiClient:
     """An ApiClient for the DC's cluster: the saved kubeconfig block (AKS) or the user's file (existing)."""
     if dc.provider is Provider.AZURE:
-        return DatacenterKubeconfig.load(kubeconfig_block_name(spec.name, dc.name)).api_client()  # type: ignore[union-attr]
+        return load_kubeconfig(spec.name, dc.name).api_client()
     assert dc.kubeconfig is not None  # guaranteed by validation
     return k8s_config.new_client_from_config(
         config_file=os.path.expanduser(dc.kubeconfig.path), context=dc.kubeconfig.context

@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import ObjectNotFound
 
 from blocks.azure import AzureCloud
-from blocks.kube import DatacenterKubeconfig, kubeconfig_block_name
+from blocks.kube import DatacenterKubeconfig, forget_kubeconfig, kubeconfig_block_name
 from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import RingSpec
@@ -360,6 +360,7 @@ def delete_secret_blocks(spec: RingSpec) -> list[Deletion]:
     out: list[Deletion] = []
     for block_type, name in secret_block_names(spec):
         kind = "Secret block" if block_type is Secret else "kubeconfig block"
+        forget_kubeconfig(name)
         try:
             block_type.delete(name)
         except (ObjectNotFound, ValueError):
