@@ -41,7 +41,8 @@ class CassandraRuntime:
         if not _is_cassandra(pod):
             return None
         ip = pod.get("status", {}).get("podIP", "")
-        return self.ring.start_node(node_id(cluster, pod), ip, env, _cassandra_yaml(files))
+        with self.network.steady():
+            return self.ring.start_node(node_id(cluster, pod), ip, env, _cassandra_yaml(files))
 
     def ready(self, cluster: str, pod: dict[str, Any]) -> bool:
         return not _is_cassandra(pod) or self.ring.is_ready(node_id(cluster, pod))
@@ -49,9 +50,10 @@ class CassandraRuntime:
     def exec(
         self, cluster: str, pod: dict[str, Any], container: str, argv: list[str], env: dict[str, str]
     ) -> ExecResult:
-        if not _is_cassandra(pod):
-            return self._generic_exec(pod, argv)
-        result = self.ring.exec(node_id(cluster, pod), argv, env)
+        with self.network.steady():
+            if not _is_cassandra(pod):
+                return self._generic_exec(pod, argv)
+            result = self.ring.exec(node_id(cluster, pod), argv, env)
         return ExecResult(result.returncode, result.stdout, result.stderr)
 
     def _generic_exec(self, pod: dict[str, Any], argv: list[str]) -> ExecResult:

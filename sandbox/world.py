@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +47,19 @@ class World:
         self.ring = RingSim(self, clock)
         self.runtime = CassandraRuntime(self.ring, self)
         self.arm: ArmEmulator | None = None
+        # While a pod's command runs (synchronously, on the loop) nothing else can change the
+        # network: routes between clusters are worked out once per pair then, not once per replica.
+        self._routes: dict[frozenset[str], bool] | None = None
+
+    @contextmanager
+    def steady(self) -> Iterator[None]:
+        """Routes between clusters are remembered until the end of the block (no await inside)."""
+        outer = self._routes
+        self._routes = {} if outer is None else outer
+        try:
+            yield
+        finally:
+            self._routes = outer
 
     # ---- clusters --------------------------------------------------------------------------------
 
@@ -131,6 +146,14 @@ class World:
     def clusters_connected(self, a: str, b: str) -> bool:
         if a == b:
             return True
+        if self._routes is None:
+            return self._connected(a, b)
+        pair = frozenset((a, b))
+        if pair not in self._routes:
+            self._routes[pair] = self._connected(a, b)
+        return self._routes[pair]
+
+    def _connected(self, a: str, b: str) -> bool:
         if frozenset((a, b)) in self.partitions:
             return False
         na, nb = self.clusters[a].network, self.clusters[b].network

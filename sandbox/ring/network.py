@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 
@@ -14,6 +15,10 @@ class Network(Protocol):
 
     def reachable(self, from_ip: str, to_ip: str) -> bool:
         """Whether a packet from `from_ip` gets to `to_ip` (routing, connections, partitions)."""
+        ...
+
+    def steady(self) -> AbstractContextManager[None]:
+        """A block during which the network does not change (answers may be remembered)."""
         ...
 
 
@@ -31,6 +36,9 @@ class InMemoryNetwork:
         self.dns: set[tuple[str, str]] = set()  # (asking group, answering group)
         self.partitions: set[frozenset[str]] = set()
         self.isolated: set[str] = set()  # single addresses cut off from everybody
+
+    def steady(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def add(self, group: str, ip: str, fqdn: str | None = None) -> None:
         self.group_of[ip] = group
