@@ -150,19 +150,19 @@ def submit_ring(
                 check_dns.submit(spec, dc, naming.dc_seeds(first), w, wait_for=check_deps, return_state=False)
             )
             deps.append(out.checks[dc])
-        seeds_up: PrefectFuture[str] | None = None
-        if naming.has_joiners(d):
+        if naming.has_joiners(d) and joining is not None:  # the ring's joining slot may be busy
             seeded = out.add(apply_cassandra.submit(spec, dc, seeds_only=True, wait_for=deps, return_state=False))
-            seeds_up = out.add(
-                wait_for_dc.submit(spec, dc, w, seeds_only=True, wait_for=[seeded], return_state=False)
-            )
-            deps = [seeds_up, *([joining] if joining is not None else [])]
+            deps = [seeded, joining]  # the seeds start now, the other nodes once the slot is free
         out.applied[dc] = out.add(apply_cassandra.submit(spec, dc, wait_for=deps, return_state=False))
         out.ready[dc] = out.add(wait_for_dc.submit(spec, dc, w, wait_for=[out.applied[dc]], return_state=False))
+        if anchor is None and naming.has_joiners(d):  # later DCs need the first DC's seeds only
+            anchor = out.add(
+                wait_for_dc.submit(spec, dc, w, seeds_only=True, wait_for=[out.applied[dc]], return_state=False)
+            )
+        if anchor is None:
+            anchor = out.ready[dc]
         if naming.has_joiners(d):
             joining = out.ready[dc]
-        if anchor is None:
-            anchor = seeds_up or out.ready[dc]
     every = list(out.ready.values())
     if len(names) > 1:
         for dc in names:  # every DC must resolve every other DC's seeds, for its later restarts
