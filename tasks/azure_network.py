@@ -231,15 +231,33 @@ class _KeyNotReadyError(RuntimeError):
 # but one thread per process creates it. Concurrent first saves made the Prefect server answer
 # 503, and the client backed off 2 s.
 _KEY_LOCK = threading.Lock()
+# Every connection of the mesh (N*(N-1) tasks) needs the key as the gateways finish; a Secret
+# block load costs ~65 ms of CPU, so a process keeps the key it read for KEY_CACHE_S (and drops
+# it when teardown deletes the block): a key rotated elsewhere is seen within that time.
+KEY_CACHE_S = 30.0
+_keys: dict[str, tuple[float, str]] = {}
 
 
 def _shared_key(ring: str) -> str:
     """The ring's VPN shared key: generated once, then always read back from its Secret block."""
-    key = _load_secret(shared_key_block_name(ring))
-    if key is not None:
-        return key
+    now = time.monotonic()
     with _KEY_LOCK:
-        return _load_or_create_key(ring)
+        hit = _keys.get(ring)
+    if hit is not None and now - hit[0] < KEY_CACHE_S:
+        return hit[1]
+    key = _load_secret(shared_key_block_name(ring))
+    if key is None:
+        with _KEY_LOCK:
+            key = _load_or_create_key(ring)
+    with _KEY_LOCK:
+        _keys[ring] = (now, key)
+    return key
+
+
+def forget_shared_key(ring: str) -> None:
+    """Drop the key this process read, so that the next use reads the block again."""
+    with _KEY_LOCK:
+        _keys.pop(ring, None)
 
 
 def _load_or_create_key(ring: str) -> str:

@@ -22,7 +22,7 @@ from multidc_core import naming
 from multidc_core.spec import RingSpec
 from tasks.arm_ensure import Ensurer, Wire, run_logger, tag_owner, to_wire
 from tasks.arm_errors import retry_condition
-from tasks.azure_network import az, shared_key_block_name
+from tasks.azure_network import az, forget_shared_key, shared_key_block_name
 from tasks.cassandra import admin_block_name
 from tasks.teardown_kube import Deletion
 
@@ -358,6 +358,7 @@ def delete_secret_blocks(spec: RingSpec) -> list[Deletion]:
     """
     logger = run_logger()
     out: list[Deletion] = []
+    forget_shared_key(spec.name)
     for block_type, name in secret_block_names(spec):
         kind = "Secret block" if block_type is Secret else "kubeconfig block"
         forget_kubeconfig(name)
