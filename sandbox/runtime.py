@@ -58,9 +58,12 @@ class CassandraRuntime:
 
     def _generic_exec(self, pod: dict[str, Any], argv: list[str]) -> ExecResult:
         # Any Debian-based image has glibc's getent: the DNS check runs it in a small probe pod.
-        if len(argv) == 3 and argv[:2] == ["getent", "hosts"]:
-            ip = self.network.resolve(pod.get("status", {}).get("podIP", ""), argv[2])
-            return ExecResult(0, f"{ip}       {argv[2]}\n") if ip else ExecResult(2, "")
+        if len(argv) >= 3 and argv[:2] == ["getent", "hosts"]:
+            # glibc: one "address  name" line per key found, in order; exit 2 when any is not.
+            me = pod.get("status", {}).get("podIP", "")
+            found = [(name, self.network.resolve(me, name)) for name in argv[2:]]
+            out = "".join(f"{ip}       {name}\n" for name, ip in found if ip)
+            return ExecResult(0 if all(ip for _, ip in found) else 2, out)
         if argv[:1] == ["true"] or argv[:1] == ["sleep"]:
             return ExecResult(0, "")
         return ExecResult(126, "", NOT_CASSANDRA + "\n")

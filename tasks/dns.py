@@ -234,7 +234,7 @@ def check_dns(spec: RingSpec, dc: str, fqdns: list[str], waits: KubeWaits | None
         spec: The ring spec.
         dc: The datacenter that must resolve the names.
         fqdns: Seed FQDNs of other DCs (`<pod>.cassandra.<ns>.svc.cluster.local`).
-        waits: Deadlines; `pod_ready_s` bounds the probe's start, `dns_check_s` each name.
+        waits: Deadlines; `pod_ready_s` bounds the probe's start, `dns_check_s` the names' resolution.
 
     Returns:
         "fqdn ip" per name.
@@ -257,29 +257,34 @@ def check_dns(spec: RingSpec, dc: str, fqdns: list[str], waits: KubeWaits | None
         wait_until(f"{dc}: pod {d.namespace}/{PROBE_POD} Running", running, w.pod_ready_s, w.poll_s)
     except KubeError as exc:
         raise KubeError(f"{exc}: {diagnose_pod(api, d.namespace, PROBE_POD)}") from None
-    found: list[str] = []
-    for fqdn in fqdns:
+    # One `getent hosts` per attempt for every name still unresolved (it prints "ip name" for each
+    # name it finds and exits 2 when any is missing), so a DC's check is one exec, not one per seed.
+    ips: dict[str, str] = {}
 
-        def resolve(name: str = fqdn) -> str | None:
-            res = exec_in_pod(api, d.namespace, PROBE_POD, ["getent", "hosts", name], PROBE_CONTAINER)
-            if res.returncode != 0 or not res.stdout.split():
-                return None
-            return res.stdout.split()[0]
+    def resolve_all() -> bool | None:
+        todo = [f for f in fqdns if f not in ips]
+        res = exec_in_pod(api, d.namespace, PROBE_POD, ["getent", "hosts", *todo], PROBE_CONTAINER)
+        for line in res.stdout.splitlines():
+            ip, *names = line.split()
+            for name in names:
+                if name.rstrip(".") in todo:
+                    ips[name.rstrip(".")] = ip
+        return True if all(f in ips for f in fqdns) else None
 
-        try:
-            ip = wait_until(f"{dc}: resolve {fqdn}", resolve, w.dns_check_s, w.poll_s)
-        except KubeError:
-            owner = _owner(spec, fqdn)
-            ns = spec.dc(owner).namespace if owner != "?" else fqdn.split(".")[2]
-            where = forwarded_to(api, spec, d, ns)
-            how = (
-                f"its CoreDNS forwards {n.namespace_zone(ns)} to {where}"
-                if where
-                else (f"its CoreDNS has no forwarding for {n.namespace_zone(ns)} (was the DNS step run?)")
-            )
-            raise DnsCheckError(
-                f"datacenter {dc} cannot resolve seed {fqdn} of datacenter {owner}: {how}"
-            ) from None
-        found.append(f"{fqdn} {ip}")
+    try:
+        if fqdns:
+            wait_until(f"{dc}: resolve {len(fqdns)} seed(s)", resolve_all, w.dns_check_s, w.poll_s)
+    except KubeError:
+        fqdn = next(f for f in fqdns if f not in ips)
+        owner = _owner(spec, fqdn)
+        ns = spec.dc(owner).namespace if owner != "?" else fqdn.split(".")[2]
+        where = forwarded_to(api, spec, d, ns)
+        how = (
+            f"its CoreDNS forwards {n.namespace_zone(ns)} to {where}"
+            if where
+            else (f"its CoreDNS has no forwarding for {n.namespace_zone(ns)} (was the DNS step run?)")
+        )
+        raise DnsCheckError(f"datacenter {dc} cannot resolve seed {fqdn} of datacenter {owner}: {how}") from None
+    found = [f"{fqdn} {ips[fqdn]}" for fqdn in fqdns]
     get_run_logger().info("%s: resolves %d remote seed(s)", dc, len(found))
     return found

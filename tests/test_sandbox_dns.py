@@ -1,6 +1,9 @@
 """The sandbox's CoreDNS model reads server blocks the way CoreDNS does."""
 
 from sandbox.dns import forward_zones, match_zone, parse_server_blocks
+from sandbox.ring.cluster import RingSim
+from sandbox.ring.network import InMemoryNetwork
+from sandbox.runtime import CassandraRuntime
 
 AKS_CUSTOM = {
     "multidc-dc2.server": "dc2.svc.cluster.local:53 {\n    errors\n    cache 30\n    forward . 10.2.0.250\n}\n",
@@ -47,3 +50,19 @@ def test_override_keys_and_removed_proxy_plugin_do_not_forward() -> None:
         "x.override": "forward . 9.9.9.9\n",
     }
     assert forward_zones(None, custom) == []
+
+
+def test_getent_in_a_probe_pod_answers_every_key_it_finds_and_exits_2_when_one_is_missing() -> None:
+    net = InMemoryNetwork()
+    net.add("c1", "10.1.0.5")  # the probe pod
+    net.add("c1", "10.1.0.10", "a-0.cassandra.dc1.svc.cluster.local")
+    net.add("c2", "10.2.0.10", "b-0.cassandra.dc2.svc.cluster.local")
+    runtime = CassandraRuntime(RingSim(net), net)
+    probe = {"metadata": {"name": "multidc-dns-probe"}, "spec": {"containers": [{"image": "debian:bookworm-slim"}]},
+             "status": {"podIP": "10.1.0.5"}}
+    names = ["a-0.cassandra.dc1.svc.cluster.local", "b-0.cassandra.dc2.svc.cluster.local"]
+    alone = runtime.exec("c1", probe, "probe", ["getent", "hosts", *names], {})
+    assert (alone.returncode, alone.stdout.split()) == (2, ["10.1.0.10", names[0]])  # dc2 not linked yet
+    net.link("c1", "c2")
+    both = runtime.exec("c1", probe, "probe", ["getent", "hosts", *names], {})
+    assert (both.returncode, both.stdout.split()) == (0, ["10.1.0.10", names[0], "10.2.0.10", names[1]])
