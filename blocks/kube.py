@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import yaml
@@ -13,13 +11,11 @@ from prefect.blocks.core import Block
 from prefect.exceptions import ObjectAlreadyExists
 from pydantic import Field, SecretStr
 
-# Every Kubernetes task reads its DC's block, and a Block.load costs a Prefect API call through a
-# new HTTP client (about 65 ms of CPU): on a busy worker that serialises the tasks of a ring. So
-# a process keeps what it loaded for KUBECONFIG_CACHE_S and drops it when it saves or deletes the
-# block itself; a block changed from elsewhere is seen within that time.
+from blocks.kept import Kept
+
+# Every Kubernetes task reads its DC's block: a process keeps it for KUBECONFIG_CACHE_S.
 KUBECONFIG_CACHE_S = 30.0
-_loaded: dict[str, tuple[float, DatacenterKubeconfig]] = {}
-_lock = threading.Lock()
+_loaded: Kept[DatacenterKubeconfig] = Kept(KUBECONFIG_CACHE_S)
 
 
 def kubeconfig_block_name(ring: str, dc: str) -> str:
@@ -92,19 +88,15 @@ def save_kubeconfig(ring: str, dc: str, text: str, context: str | None = None) -
 def load_kubeconfig(ring: str, dc: str) -> DatacenterKubeconfig:
     """The DC's kubeconfig block saved by `save_kubeconfig` (loaded at most every KUBECONFIG_CACHE_S)."""
     name = kubeconfig_block_name(ring, dc)
-    now = time.monotonic()
-    with _lock:
-        hit = _loaded.get(name)
-    if hit is not None and now - hit[0] < KUBECONFIG_CACHE_S:
-        return hit[1]
-    block = DatacenterKubeconfig.load(name)
-    assert isinstance(block, DatacenterKubeconfig)
-    with _lock:
-        _loaded[name] = (now, block)
-    return block
+
+    def load() -> DatacenterKubeconfig:
+        block = DatacenterKubeconfig.load(name)
+        assert isinstance(block, DatacenterKubeconfig)
+        return block
+
+    return _loaded.get(name, load)
 
 
 def forget_kubeconfig(name: str) -> None:
     """Drop a loaded block, so that the next load_kubeconfig reads it again (after a save or delete)."""
-    with _lock:
-        _loaded.pop(name, None)
+    _loaded.forget(name)

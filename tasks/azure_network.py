@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, SecretStr
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from blocks.azure import AzureCloud
+from blocks.kept import Kept
 from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import AzureDC, InterconnectMode, RingSpec
@@ -231,33 +232,28 @@ class _KeyNotReadyError(RuntimeError):
 # but one thread per process creates it. Concurrent first saves made the Prefect server answer
 # 503, and the client backed off 2 s.
 _KEY_LOCK = threading.Lock()
-# Every connection of the mesh (N*(N-1) tasks) needs the key as the gateways finish; a Secret
-# block load costs ~65 ms of CPU, so a process keeps the key it read for KEY_CACHE_S (and drops
-# it when teardown deletes the block): a key rotated elsewhere is seen within that time.
+# Every connection of the mesh (N*(N-1) tasks) needs the key as the gateways finish: a process
+# keeps the key it read for KEY_CACHE_S; teardown forgets it when it deletes the block.
 KEY_CACHE_S = 30.0
-_keys: dict[str, tuple[float, str]] = {}
+_keys: Kept[str] = Kept(KEY_CACHE_S)
 
 
 def _shared_key(ring: str) -> str:
     """The ring's VPN shared key: generated once, then always read back from its Secret block."""
-    now = time.monotonic()
-    with _KEY_LOCK:
-        hit = _keys.get(ring)
-    if hit is not None and now - hit[0] < KEY_CACHE_S:
-        return hit[1]
-    key = _load_secret(shared_key_block_name(ring))
-    if key is None:
+
+    def load() -> str:
+        key = _load_secret(shared_key_block_name(ring))
+        if key is not None:
+            return key
         with _KEY_LOCK:
-            key = _load_or_create_key(ring)
-    with _KEY_LOCK:
-        _keys[ring] = (now, key)
-    return key
+            return _load_or_create_key(ring)
+
+    return _keys.get(ring, load)
 
 
 def forget_shared_key(ring: str) -> None:
     """Drop the key this process read, so that the next use reads the block again."""
-    with _KEY_LOCK:
-        _keys.pop(ring, None)
+    _keys.forget(ring)
 
 
 def _load_or_create_key(ring: str) -> str:
