@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
+from multidc_core import naming
 from multidc_core.plan import Plan, build_plan
 from multidc_core.spec import RingSpec
 from sandbox.clock import AZURE_DURATIONS
@@ -52,7 +53,7 @@ def _pods(spec: RingSpec, dc: str) -> list[tuple[int, int, bool]]:
     """(rack index, ordinal, is_seed) of every pod of the DC, in node order."""
     d = spec.dc(dc)
     racks = len(d.cassandra.racks)
-    return [(i % racks, i // racks, i < 2) for i in range(d.cassandra.nodes)]
+    return [(i % racks, i // racks, i < naming.SEEDS_PER_DC) for i in range(d.cassandra.nodes)]
 
 
 def schedule_dc(spec: RingSpec, dc: str, start: float, slot_free: float, durations: dict[str, float]) -> tuple[float, float]:

@@ -142,7 +142,7 @@ def submit_ring(
     anchor: PrefectFuture[str] | None = None
     joining: PrefectFuture[str] | None = None
     for d in spec.datacenters:
-        dc = d.name
+        dc, joins = d.name, naming.has_joiners(d)
         deps: list[PrefectFuture[Any]] = [out.secrets[dc]]
         if anchor is not None:
             check_deps = [anchor, *interconnect, *ready_of.get(dc, ()), *_of(out.forwarding, dc)]
@@ -150,18 +150,16 @@ def submit_ring(
                 check_dns.submit(spec, dc, naming.dc_seeds(first), w, wait_for=check_deps, return_state=False)
             )
             deps.append(out.checks[dc])
-        if naming.has_joiners(d) and joining is not None:  # the ring's joining slot may be busy
+        if joins and joining is not None:  # the ring's joining slot may be busy
             seeded = out.add(apply_cassandra.submit(spec, dc, seeds_only=True, wait_for=deps, return_state=False))
             deps = [seeded, joining]  # the seeds start now, the other nodes once the slot is free
         out.applied[dc] = out.add(apply_cassandra.submit(spec, dc, wait_for=deps, return_state=False))
         out.ready[dc] = out.add(wait_for_dc.submit(spec, dc, w, wait_for=[out.applied[dc]], return_state=False))
-        if anchor is None and naming.has_joiners(d):  # later DCs need the first DC's seeds only
+        if anchor is None:  # later DCs need the first DC's seeds only, not its joiners
             anchor = out.add(
                 wait_for_dc.submit(spec, dc, w, seeds_only=True, wait_for=[out.applied[dc]], return_state=False)
-            )
-        if anchor is None:
-            anchor = out.ready[dc]
-        if naming.has_joiners(d):
+            ) if joins else out.ready[dc]
+        if joins:
             joining = out.ready[dc]
     every = list(out.ready.values())
     if len(names) > 1:

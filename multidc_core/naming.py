@@ -20,6 +20,8 @@ LABEL_RACK = "multidc.io/rack"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_APP = "app.kubernetes.io/name"
 APP = "cassandra"
+# The first nodes of every DC are its seeds: they never bootstrap; later nodes stream data in.
+SEEDS_PER_DC = 2
 
 
 def tags(ring: str, dc: str) -> dict[str, str]:
@@ -241,27 +243,32 @@ def rack_nodes(dc: Datacenter) -> list[RackNodes]:
 
 
 def seed_replicas(dc: Datacenter) -> dict[str, int]:
-    """Per StatefulSet, how many of its first pods are seeds (the DC's first two nodes, round-robin)."""
+    """Per StatefulSet, how many of its first pods are seeds (the DC's first nodes, round-robin)."""
     racks = dc.cassandra.racks
     out = {statefulset_name(r.name): 0 for r in racks}
-    for i in range(min(2, dc.cassandra.nodes)):
+    for i in range(min(SEEDS_PER_DC, dc.cassandra.nodes)):
         out[statefulset_name(racks[i % len(racks)].name)] += 1
     return out
 
 
 def has_joiners(dc: Datacenter) -> bool:
-    """Whether the DC has nodes beyond its two seeds: those stream data, one node of the ring at a time."""
-    return dc.cassandra.nodes > 2
+    """Whether the DC has nodes beyond its seeds: those stream data, one node of the ring at a time."""
+    return dc.cassandra.nodes > SEEDS_PER_DC
 
 
 def pods(dc: Datacenter) -> list[str]:
-    """Pod names in node order (round-robin over racks), so pods(dc)[:2] are the seeds."""
+    """Pod names in node order (round-robin over racks), so the first SEEDS_PER_DC are the seeds."""
     racks = dc.cassandra.racks
     return [pod_name(racks[i % len(racks)].name, i // len(racks)) for i in range(dc.cassandra.nodes)]
 
 
 def dc_seeds(dc: Datacenter) -> list[str]:
-    return [pod_fqdn(p, dc.namespace) for p in pods(dc)[:2]]
+    return [pod_fqdn(p, dc.namespace) for p in seed_pods(dc)]
+
+
+def seed_pods(dc: Datacenter) -> list[str]:
+    """The DC's seed pods: its first SEEDS_PER_DC pods in node order."""
+    return pods(dc)[:SEEDS_PER_DC]
 
 
 def seeds(spec: RingSpec) -> list[str]:

@@ -181,7 +181,7 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
     d = spec.dc(dc)
     api = api_for(spec, d)
     ns, log = d.namespace, get_run_logger()
-    pods = n.pods(d)[:2] if seeds_only else n.pods(d)
+    pods = n.seed_pods(d) if seeds_only else n.pods(d)
     part = " seeds" if seeds_only else ""
     logged = -1
     for pod in pods:
