@@ -105,6 +105,7 @@ class FakeRuntime:
         self.crash: dict[str, str] = {}
         self.not_ready: set[str] = set()
         self.stopped: list[str] = []
+        self.images: dict[str, dict[str, str]] = {}  # image -> its files by absolute path
 
     def start(self, cluster: str, pod: dict[str, Any], env: dict[str, str], files: dict[str, str]) -> str | None:
         name = pod["metadata"]["name"]
@@ -114,6 +115,9 @@ class FakeRuntime:
 
     def ready(self, cluster: str, pod: dict[str, Any]) -> bool:
         return pod["metadata"]["name"] not in self.not_ready
+
+    def image_files(self, image: str) -> dict[str, str]:
+        return self.images.get(image, {})
 
     def exec(self, cluster: str, pod: dict[str, Any], container: str, argv: list[str], env: dict[str, str]) -> Any:
         from sandbox.kube.runtime import ExecResult

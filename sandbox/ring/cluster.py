@@ -13,9 +13,10 @@ from sandbox.clock import Clock
 from sandbox.ring import storage
 from sandbox.ring.auth import default_role_cells
 from sandbox.ring.consistency import Coordinator, Unavailable, replicas
+from sandbox.ring.image import DEFAULT_IMAGE
 from sandbox.ring.model import Ring, system_keyspaces
 from sandbox.ring.network import Network
-from sandbox.ring.node import Node, parse_config
+from sandbox.ring.node import Conf, Node, parse_config
 
 JMX_DOWN = "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'."
 
@@ -77,12 +78,22 @@ class RingSim:
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
-    def start_node(self, node_id: str, ip: str, env: dict[str, str], cassandra_yaml: str | None) -> str | None:
-        """Start (or restart) the JVM of a node. None when it runs; else the crash message."""
+    def start_node(
+        self, node_id: str, ip: str, env: dict[str, str], conf: Conf, image: str = DEFAULT_IMAGE
+    ) -> str | None:
+        """Start (or restart) the JVM of a node. None when it runs; else the crash message.
+
+        `conf` is the container's /etc/cassandra as `parse_config` takes it.
+        """
         try:
-            config = parse_config(ip, env, cassandra_yaml)
+            config = parse_config(ip, env, conf, image)
         except ValueError as e:
-            return self._crash(node_id, f"Exception (org.apache.cassandra.exceptions.ConfigurationException) {e}")
+            # CassandraDaemon.activate's words for a start-up failure (sed's own when the entrypoint failed).
+            message = str(e)
+            if message.startswith("sed:"):
+                return self._crash(node_id, message)
+            return self._crash(node_id, "Exception (org.apache.cassandra.exceptions.ConfigurationException) "
+                               f"encountered during startup: {message}")
         node = self.nodes.get(node_id)
         if node is not None and node.ring_id in self.rings:
             if node.config.dc != config.dc:
@@ -119,6 +130,9 @@ class RingSim:
                 continue
             if ip == node.ip:
                 is_seed = True
+                continue
+            if ipaddress.ip_address(ip).is_loopback:  # the stock file's 127.0.0.1: this pod's own loopback
+                why.append(f"{seed}: loopback, where this node does not listen")
                 continue
             if not self.network.reachable(node.ip, ip):
                 why.append(f"{seed} ({ip}): unreachable from {node.ip}")
