@@ -73,7 +73,7 @@ def statefulset(name: str, replicas: int = 3, storage_class: str = "managed-csi"
         "containers": [{"name": "cassandra", "image": "cassandra:5.0", "env": env or [
             {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
             {"name": "CASSANDRA_DC", "value": "dc1"},
-        ]}],
+        ], "readinessProbe": {"exec": {"command": ["ready"]}}}],
     }
     if zone:
         pod_spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
@@ -122,6 +122,8 @@ class FakeRuntime:
     def exec(self, cluster: str, pod: dict[str, Any], container: str, argv: list[str], env: dict[str, str]) -> Any:
         from sandbox.kube.runtime import ExecResult
 
+        if argv == ["ready"]:  # the readiness probe of tests.kube_helpers.statefulset
+            return ExecResult(0 if self.ready(cluster, pod) else 1, "", "")
         if argv[:1] == ["fail"]:
             return ExecResult(int(argv[1]), "", "it failed\n")
         if argv[:1] == ["env"]:

@@ -357,11 +357,27 @@ class PodLifecycle:
         pod = self.ctl.store.get(key)
         if pod is None or not self._main_state(pod).get("running"):
             return
-        ready = True if self._system(pod) else bool(self.ctl.runtime.ready(self.ctl.cluster, pod))
+        ready = self._probe_ready(pod)
         self._set_containers(pod, self._main_state(pod), ready=ready)
         self.ctl.store.update(pod)
         self.ctl.after(f"{pod['metadata']['uid']}:probe", self.ctl.duration("probe_period"),
                        lambda: self.probe(key))
+
+    def _probe_ready(self, pod: Obj) -> bool:
+        """The main container's readiness probe, run as the kubelet does; no probe: Ready once running."""
+        main = pod["spec"]["containers"][0]
+        probe = main.get("readinessProbe")
+        if self._system(pod) or not probe:
+            return True
+        command = (probe.get("exec") or {}).get("command")
+        if not command:  # tcpSocket / httpGet: whether the process serves, as the runtime knows it
+            return bool(self.ctl.runtime.ready(self.ctl.cluster, pod))
+        try:
+            env = resolve_env(self.ctl.store, pod, main)
+            result = self.ctl.runtime.exec(self.ctl.cluster, pod, main["name"], list(command), env)
+        except Exception:  # a probe that cannot run is a failed probe
+            return False
+        return result.returncode == 0
 
     def stop_container(self, pod: Obj) -> None:
         if not self._system(pod):
