@@ -36,6 +36,7 @@ from tasks.kube_objects import (
     request,
     wait_until,
 )
+from tasks.rollout import roll_outdated
 
 # Generated credentials use only these characters, so that they can sit inside a CQL identifier,
 # a CQL string literal and a shell double-quoted word without any escaping.
@@ -207,6 +208,7 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
         if count != logged:  # racks start in parallel: several pods may have come up meanwhile
             log.info("%s: %d/%d%s ready", dc, count, len(pods), part)
             logged = count
+    roll_outdated(api, d, pods, w)  # a changed cassandra.yaml: one pod at a time, each back UN
     return f"{len(pods)}/{len(pods)}{part} ready"
 
 
