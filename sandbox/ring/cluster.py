@@ -11,7 +11,7 @@ from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.ring import storage
-from sandbox.ring.auth import default_role_cells
+from sandbox.ring.auth import SUPERUSER_SETUP_DELAY_S, default_role_cells
 from sandbox.ring.consistency import Coordinator, Unavailable, replicas
 from sandbox.ring.image import DEFAULT_IMAGE
 from sandbox.ring.model import Ring, system_keyspaces
@@ -164,7 +164,7 @@ class RingSim:
                 node.joining_until = self.clock.now() + self.clock.duration("node_bootstrap")
                 self._stream_to(node, None)
             node.note(f"INFO Joined ring {ring.ring_id} of cluster {ring.cluster_name!r} via {seeds[0].ip}")
-            self._ensure_default_role(node)
+            self._schedule_role_setup(node)
             return None
         if not is_seed:
             detail = "; ".join(why) or "no seeds configured"
@@ -178,7 +178,7 @@ class RingSim:
             f"INFO No other seed reachable ({'; '.join(why) or 'none listed'}): starting a new ring "
             f"{ring.ring_id} named {ring.cluster_name!r}"
         )
-        self._ensure_default_role(node)
+        self._schedule_role_setup(node)
         return None
 
     def _restart(self, node: Node) -> str | None:
@@ -189,7 +189,7 @@ class RingSim:
             return self._crash(node.node_id, f"Unable to gossip with any peers ({'; '.join(why)})")
         node.up = True
         node.note(f"INFO Restarted in ring {node.ring_id}")
-        self._ensure_default_role(node)
+        self._schedule_role_setup(node)
         return None
 
     def stop_node(self, node_id: str) -> None:
@@ -253,29 +253,43 @@ class RingSim:
     def rebuild(self, node: Node, source_dc: str | None) -> int:
         return self._stream_to(node, source_dc)
 
-    def _ensure_default_role(self, node: Node) -> None:
+    def _schedule_role_setup(self, node: Node) -> None:
+        node.role_setup_at = self.clock.now() + self.clock.scaled(SUPERUSER_SETUP_DELAY_S) if node.config.auth else 0.0
+        self.run_due_role_setups()
+
+    def run_due_role_setups(self) -> None:
+        """Run the role managers' setup tasks whose time has come (read lazily, on the simulated clock)."""
+        now = self.clock.now()
+        for node in self.nodes.values():
+            if node.up and node.role_setup_at and node.role_setup_at <= now:
+                node.role_setup_at = 0.0
+                if not self._ensure_default_role(node):  # the real task retries after the same delay
+                    node.role_setup_at = now + self.clock.scaled(SUPERUSER_SETUP_DELAY_S)
+
+    def _ensure_default_role(self, node: Node) -> bool:
         """CassandraRoleManager.setupDefaultRole: create cassandra/cassandra when no role is found.
 
         Like the real check it looks only where reads look (replicas, at ONE then QUORUM), so a role
         left on a node that no longer owns its range does not count, and the default comes back.
         """
         if not node.config.auth:
-            return
+            return True
         ring = self.rings[node.ring_id or ""]
         coord = self.coordinator(node)
         ks = ring.keyspaces["system_auth"]
         key = json.dumps("cassandra")
         try:
             if coord.read("system_auth", ks, "roles", key, "ONE") is not None:
-                return
+                return True
             if any(coord.read("system_auth", ks, "roles", k, "QUORUM") for k in coord.keys("system_auth", "roles")):
-                return
+                return True
             cells = default_role_cells()
             # Real Cassandra writes it USING TIMESTAMP 0 so that any later ALTER ROLE wins.
             coord.write("system_auth", ks, "roles", key, lambda p: storage.write(p, cells, 0, None), "QUORUM")
         except Unavailable:
-            return  # the real setup task retries later; the next start of an auth node does here
+            return False
         node.note("INFO Created default superuser role 'cassandra'")
+        return True
 
     # ---- exec and state ------------------------------------------------------------------------
 
@@ -285,6 +299,7 @@ class RingSim:
         node = self.nodes.get(node_id)
         if node is None:
             return ExecResult(126, "", f"container for {node_id} is not running\n")
+        self.run_due_role_setups()
         return run_command(self, node, argv, env)
 
     def dump(self) -> dict[str, Any]:

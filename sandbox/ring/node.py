@@ -30,6 +30,7 @@ class NodeConfig:
     num_tokens: int
     auth: bool
     snitch: str
+    version: str = "5.0"  # major.minor of the image
 
 
 def _short_class(name: object) -> str:
@@ -80,7 +81,7 @@ def parse_config(ip: str, env: dict[str, str], conf: Conf, image: str = DEFAULT_
         dc, rack = rackdc.get("dc", "dc1"), rackdc.get("rack", "rack1")
     else:
         dc, rack = "datacenter1", "rack1"  # SimpleSnitch and friends ignore cassandra-rackdc.properties
-    return NodeConfig(cluster_name, dc, rack, seeds, num_tokens, auth, snitch)
+    return NodeConfig(cluster_name, dc, rack, seeds, num_tokens, auth, snitch, version)
 
 
 def _yaml_seeds(conf: dict[str, Any]) -> str:
@@ -101,6 +102,7 @@ class Node:
     up: bool = False
     ring_id: str | None = None
     joining_until: float = 0.0  # bootstrap ends at this clock time; UJ before, UN after
+    role_setup_at: float = 0.0  # when CassandraRoleManager's setup task runs (0: none pending)
     # keyspace -> table -> partition key (JSON text) -> partition (see storage.py)
     data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
