@@ -68,6 +68,9 @@ class CassandraRuntime:
             return ExecResult(0, "")
         return ExecResult(126, "", NOT_CASSANDRA + "\n")
 
+    def logs(self, cluster: str, pod: dict[str, Any], container: str) -> list[str]:
+        return self.ring.logs(node_id(cluster, pod)) if _is_cassandra(pod) else []
+
     def stop(self, cluster: str, pod: dict[str, Any]) -> None:
         if _is_cassandra(pod):
             self.ring.stop_node(node_id(cluster, pod))

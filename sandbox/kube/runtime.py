@@ -33,6 +33,10 @@ class PodRuntime(Protocol):
 
     def stop(self, cluster: str, pod: dict[str, Any]) -> None: ...
 
+    def logs(self, cluster: str, pod: dict[str, Any], container: str) -> list[str]:
+        """The container's output lines, oldest first (what `kubectl logs` prints)."""
+        ...
+
 
 class DefaultRuntime:
     """Every container starts, is ready at once, and exec echoes its command line."""
@@ -55,3 +59,6 @@ class DefaultRuntime:
 
     def stop(self, cluster: str, pod: dict[str, Any]) -> None:
         self.stopped.append((cluster, pod["metadata"]["name"]))
+
+    def logs(self, cluster: str, pod: dict[str, Any], container: str) -> list[str]:
+        return []

@@ -187,7 +187,7 @@ class Store:
         obj = self._objects.pop(key, None)
         if obj is None:
             raise not_found(BY_KIND[key[1]], key[3])
-        self._bump()
+        obj["metadata"]["resourceVersion"] = self._bump()  # a DELETED watch event carries the deletion's rv
         self._notify("DELETED", obj)
         return obj
 
