@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.clock import Clock
-from sandbox.ring import storage
+from sandbox.ring import storage, syslog
 from sandbox.ring.auth import default_role_cells
 from sandbox.ring.consistency import Coordinator, Unavailable, replicas
 from sandbox.ring.model import Ring, system_keyspaces
@@ -102,7 +102,7 @@ class RingSim:
         node = self.nodes.get(node_id)
         if node is not None:
             node.up = False
-            node.note(f"ERROR {message}")
+            node.note(syslog.line(self.clock.now(), "ERROR", "daemon", f"Exception encountered during startup: {message}"))
         return message
 
     def _seeds(self, node: Node) -> tuple[bool, list[Node], list[str]]:
@@ -116,6 +116,7 @@ class RingSim:
                 ip = self.network.resolve(node.ip, seed)
             if ip is None:
                 why.append(f"{seed}: name does not resolve from {node.ip}")
+                node.note(syslog.line(self.clock.now(), "WARN", "seeds", f"Seed provider couldn't lookup host {seed}"))
                 continue
             if ip == node.ip:
                 is_seed = True
@@ -146,25 +147,27 @@ class RingSim:
                 )
             ring.members.append(node.node_id)
             node.ring_id, node.up = ring.ring_id, True
+            self._gossip_up(node)
             if not is_seed:  # seeds never auto-bootstrap; others stream and stay UJ for a while
                 node.joining_until = self.clock.now() + self.clock.duration("node_bootstrap")
+                node.note(syslog.line(self.clock.now(), "INFO", "storage", "JOINING: Starting to bootstrap..."))
                 self._stream_to(node, None)
-            node.note(f"INFO Joined ring {ring.ring_id} of cluster {ring.cluster_name!r} via {seeds[0].ip}")
             self._ensure_default_role(node)
+            node.note(*syslog.serving(self.clock.now()))
             return None
         if not is_seed:
             detail = "; ".join(why) or "no seeds configured"
-            return self._crash(node.node_id, f"Unable to contact any seeds! ({detail})")
+            node.note(*syslog.startup(self.clock.now()), *syslog.no_seeds(self.clock.now(), node.config.seeds))
+            node.up = False
+            return f"Unable to contact any seeds! ({detail})"
         ring = Ring(ring_id=str(uuid.uuid4()), cluster_name=node.config.cluster_name)
         ring.keyspaces = system_keyspaces()
         ring.members.append(node.node_id)
         self.rings[ring.ring_id] = ring
         node.ring_id, node.up = ring.ring_id, True
-        node.note(
-            f"INFO No other seed reachable ({'; '.join(why) or 'none listed'}): starting a new ring "
-            f"{ring.ring_id} named {ring.cluster_name!r}"
-        )
+        node.note(*syslog.startup(self.clock.now()))
         self._ensure_default_role(node)
+        node.note(*syslog.serving(self.clock.now()))
         return None
 
     def _restart(self, node: Node) -> str | None:
@@ -174,15 +177,26 @@ class RingSim:
             why += [f"{s.ip}: belongs to another ring" for s in seeds if s.ring_id != node.ring_id]
             return self._crash(node.node_id, f"Unable to gossip with any peers ({'; '.join(why)})")
         node.up = True
-        node.note(f"INFO Restarted in ring {node.ring_id}")
+        self._gossip_up(node)
         self._ensure_default_role(node)
+        node.note(*syslog.serving(self.clock.now()))
         return None
+
+    def _gossip_up(self, node: Node) -> None:
+        """Start-up lines, then each live peer and this node learn of each other through gossip."""
+        now = self.clock.now()
+        node.note(*syslog.startup(now))
+        live = self.live_from(node)
+        for peer in self.members(node.ring_id):
+            if peer is not node and live(peer):
+                node.note(*syslog.joined(now, peer.ip))
+                peer.note(*syslog.joined(now, node.ip))
 
     def stop_node(self, node_id: str) -> None:
         node = self.nodes.get(node_id)
         if node is not None and node.up:
             node.up = False
-            node.note("INFO Stopped (JVM down)")
+            node.note(syslog.line(self.clock.now(), "INFO", "shutdown", "Announcing shutdown"))
 
     def remove_node(self, node_id: str) -> None:
         """Forget the node (volume deleted / removenode): it leaves its ring's membership."""
@@ -261,7 +275,7 @@ class RingSim:
             coord.write("system_auth", ks, "roles", key, lambda p: storage.write(p, cells, 0, None), "QUORUM")
         except Unavailable:
             return  # the real setup task retries later; the next start of an auth node does here
-        node.note("INFO Created default superuser role 'cassandra'")
+        node.note(syslog.line(self.clock.now(), "INFO", "roles", "Created default superuser role 'cassandra'"))
 
     # ---- exec and state ------------------------------------------------------------------------
 

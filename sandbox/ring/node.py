@@ -92,9 +92,9 @@ class Node:
         """Stable ring position, used to order nodes (stands in for the node's token ranges)."""
         return int(hashlib.sha256(self.host_id.encode()).hexdigest()[:15], 16)
 
-    def note(self, line: str) -> None:
-        self.log.append(line)
-        del self.log[:-50]  # bounded: only the recent lines matter for pod logs
+    def note(self, *lines: str) -> None:
+        self.log.extend(lines)
+        del self.log[:-200]  # bounded: only the recent lines matter for pod logs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
