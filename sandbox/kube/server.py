@@ -287,8 +287,10 @@ class ApiServer:
             # The status subresource writes only status; the main resource never does.
             if sub == "status":
                 new = {**old, "status": new.get("status", {})}
-            else:
-                new["status"] = old.get("status", {})
+            elif "status" in old:
+                new["status"] = old["status"]
+            else:  # an object created without status keeps none: a no-op write must stay a no-op
+                new.pop("status", None)
         new = self.admit(new, old)
         return self.store.update(new, expected_rv=expected)
 

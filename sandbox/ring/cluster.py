@@ -93,9 +93,11 @@ class RingSim:
                     "rebootstrap this node",
                 )
             node.ip, node.config = ip, config
+            node.note(*syslog.startup(self.clock.now()))
             return self._restart(node)
         node = Node(node_id, ip, config)
         self.nodes[node_id] = node
+        node.note(*syslog.startup(self.clock.now()))
         return self._bootstrap(node)
 
     def _crash(self, node_id: str, message: str) -> str:
@@ -157,7 +159,7 @@ class RingSim:
             return None
         if not is_seed:
             detail = "; ".join(why) or "no seeds configured"
-            node.note(*syslog.startup(self.clock.now()), *syslog.no_seeds(self.clock.now(), node.config.seeds))
+            node.note(*syslog.no_seeds(self.clock.now(), node.config.seeds))
             node.up = False
             return f"Unable to contact any seeds! ({detail})"
         ring = Ring(ring_id=str(uuid.uuid4()), cluster_name=node.config.cluster_name)
@@ -165,7 +167,6 @@ class RingSim:
         ring.members.append(node.node_id)
         self.rings[ring.ring_id] = ring
         node.ring_id, node.up = ring.ring_id, True
-        node.note(*syslog.startup(self.clock.now()))
         self._ensure_default_role(node)
         node.note(*syslog.serving(self.clock.now()))
         return None
@@ -183,9 +184,8 @@ class RingSim:
         return None
 
     def _gossip_up(self, node: Node) -> None:
-        """Start-up lines, then each live peer and this node learn of each other through gossip."""
+        """Each live peer and this node learn of each other through gossip."""
         now = self.clock.now()
-        node.note(*syslog.startup(now))
         live = self.live_from(node)
         for peer in self.members(node.ring_id):
             if peer is not node and live(peer):
