@@ -29,13 +29,13 @@ from tasks.kube_objects import (
     apply_object,
     call,
     diagnose_pod,
-    get_or_none,
     is_ready,
     object_name,
     read,
     request,
     wait_until,
 )
+from tasks.kube_watch import watch_until
 
 # Generated credentials use only these characters, so that they can sit inside a CQL identifier,
 # a CQL string literal and a shell double-quoted word without any escaping.
@@ -187,17 +187,17 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
     for pod in pods:
         pvc = f"data-{pod}"
 
-        def bound(pvc: str = pvc) -> bool | None:
-            live = get_or_none(api, f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{pvc}") or {}
-            return True if (live.get("status") or {}).get("phase") == "Bound" else None
+        def bound(live: dict[str, Any] | None) -> bool | None:
+            return True if ((live or {}).get("status") or {}).get("phase") == "Bound" else None
 
-        def ready(pod: str = pod) -> bool | None:
-            live = get_or_none(api, f"/api/v1/namespaces/{ns}/pods/{pod}")
+        def ready(live: dict[str, Any] | None) -> bool | None:
             return True if live is not None and is_ready(live) else None
 
-        for what, check, deadline in (("PVC Bound", bound, w.pvc_bound_s), ("Ready", ready, w.pod_ready_s)):
+        steps = (("PVC Bound", "PersistentVolumeClaim", pvc, bound, w.pvc_bound_s),
+                 ("Ready", "Pod", pod, ready, w.pod_ready_s))
+        for what, kind, name, check, deadline in steps:
             try:
-                wait_until(f"{dc}: {ns}/{pod} {what}", check, deadline, w.poll_s)
+                watch_until(api, f"{dc}: {ns}/{pod} {what}", kind, ns, name, check, deadline)
             except KubeError as exc:
                 raise PodNotReadyError(
                     f"datacenter {dc}: pod {ns}/{pod} not {what} after {deadline:g}s: {diagnose_pod(api, ns, pod)}"

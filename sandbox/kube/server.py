@@ -97,7 +97,8 @@ class ApiServer:
             return _json(exc.status(), exc.code)
         finally:
             self.request_log.append(
-                {"time": self.now(), "method": request.method, "path": request.path, "status": status}
+                {"time": self.now(), "method": request.method, "path": request.path, "status": status,
+                 "watch": watch_requested(request.query)}
             )
             if len(self.request_log) > 20000:  # a long-running sandbox keeps the recent half
                 del self.request_log[:10000]

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from sandbox.kube.store import ApiError, Obj, Resource, Store
 
+GONE_CHECK_S = 0.5  # how often an idle watch checks that its client is still connected
 HISTORY = 1000  # events kept; kube-apiserver's watch cache keeps 100..100k per resource type
 Matches = Callable[[Obj], bool]
 Render = Callable[[Obj], Obj]
@@ -92,9 +93,11 @@ class WatchHub:
         try:
             while (left := deadline - loop.time()) > 0:
                 try:
-                    rv, event, obj = await asyncio.wait_for(queue.get(), left)
+                    rv, event, obj = await asyncio.wait_for(queue.get(), min(left, GONE_CHECK_S))
                 except TimeoutError:
-                    break
+                    if request.transport is None or request.transport.is_closing():
+                        break  # the client went away: stop serving it rather than hold it to the timeout
+                    continue
                 start = max(start, rv)
                 if wanted(obj):
                     await resp.write(frame(event, render(obj)))
