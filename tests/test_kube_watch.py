@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from sandbox.harness import ThreadedWorld, world_in_thread
 from sandbox.kube.cluster import KubeCluster
 from tasks.dns import ensure_dns_exposed
-from tasks.kube_watch import watch_until
+from tasks.kube_watch import _Watcher, watch_until
 from tests import ring_fixtures as rf
 from tests.kube_helpers import api_client, wait_for
 
@@ -36,6 +36,15 @@ def _raw(kube: KubeCluster, path: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in resp.read().decode().splitlines() if line]
 
 
+def _overflow(kube: KubeCluster) -> None:
+    """More writes than the server keeps watch events for."""
+    count = (kube.server.watch.history.maxlen or 0) + 1
+    kube._on_loop(lambda: [
+        kube.store.create({"kind": "ConfigMap", "metadata": {"name": f"x{i}", "namespace": "default"}})
+        for i in range(count)
+    ])
+
+
 def test_watch_from_a_resource_version_replays_only_later_changes(kube: KubeCluster, core: client.CoreV1Api) -> None:
     core.create_namespaced_config_map("default", _cm("a"))
     listed = core.list_namespaced_config_map("default").metadata.resource_version
@@ -52,11 +61,7 @@ def test_a_too_old_resource_version_is_410_expired_and_bookmarks_carry_the_curre
     kube: KubeCluster, core: client.CoreV1Api
 ) -> None:
     first = core.list_namespaced_config_map("default").metadata.resource_version
-    hub = kube.server.watch
-    kube._on_loop(lambda: [  # more writes than the server keeps events for
-        kube.store.create({"kind": "ConfigMap", "metadata": {"name": f"x{i}", "namespace": "default"}})
-        for i in range((hub.history.maxlen or 0) + 1)
-    ])
+    _overflow(kube)
     events = _raw(kube, f"/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={first}")
     assert len(events) == 1 and events[0]["type"] == "ERROR"
     status = events[0]["object"]
@@ -89,6 +94,12 @@ def test_watch_until_sees_the_change_and_relists_after_410(kube: KubeCluster, co
     # One list, one watch (logged when it ends: the server notices the client closing it).
     assert wait_for(lambda: len(gets()) == 2, timeout=5)
     assert gets() == [False, True]
+    # A watch from a version the server no longer holds (410 Expired) lists again, then watches.
+    watcher = _Watcher(api, "ConfigMap", "default", "target", lambda o: (o or {}).get("data", {}).get("v"))
+    watcher.version = core.list_namespaced_config_map("default").metadata.resource_version
+    _overflow(kube)
+    assert watcher.cycle(5) is None and watcher.version is None
+    assert watcher.cycle(5) == "go"
 
 
 @pytest.fixture()
