@@ -224,3 +224,30 @@ def test_delete_wait_watch_and_rollout_restart(kubectl: Kubectl) -> None:
     generation = kubectl.out("get", "sts", "cassandra", "-n", NS, "-o",
                              "jsonpath={.metadata.generation}/{.status.observedGeneration}")
     assert generation == "2/2"
+
+
+def test_server_side_apply_owns_fields_conflicts_and_forces(kubectl: Kubectl, tmp_path: Path) -> None:
+    cm = tmp_path / "cm.yaml"
+    cm.write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  namespace: {NS}\n"
+                  "data:\n  mode: applied\n  extra: x\n")
+    assert "configmap/ssa serverside-applied" in kubectl.out("apply", "--server-side", "-f", str(cm))
+    owners = kubectl.out("get", "cm", "ssa", "-n", NS, "--show-managed-fields", "-o",
+                         "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}")
+    assert owners.split() == ["kubectl/Apply"]
+    kubectl.out("patch", "cm", "ssa", "-n", NS, "--type=merge", "-p", '{"data":{"mode":"patched"}}')
+    refused = kubectl.run("apply", "--server-side", "-f", str(cm), ok=False)
+    assert refused.returncode != 0
+    assert 'Apply failed with 1 conflict: conflict with "kubectl-patch": .data.mode' in refused.stderr
+    kubectl.out("apply", "--server-side", "--force-conflicts", "-f", str(cm))
+    assert kubectl.out("get", "cm", "ssa", "-n", NS, "-o", "jsonpath={.data.mode}") == "applied"
+    # A field the applier no longer applies, and nobody else owns, is removed.
+    cm.write_text(cm.read_text().replace("  extra: x\n", ""))
+    kubectl.out("apply", "--server-side", "-f", str(cm))
+    assert kubectl.out("get", "cm", "ssa", "-n", NS, "-o", "jsonpath={.data}") == '{"mode":"applied"}'
+
+
+def test_scale_goes_through_the_scale_subresource(kubectl: Kubectl) -> None:
+    assert "statefulset.apps/cassandra scaled" in kubectl.out("scale", "sts", "cassandra", "-n", NS, "--replicas=1")
+    kubectl.out("wait", "--for=delete", "pod/cassandra-1", "-n", NS, "--timeout=60s")
+    assert kubectl.out("get", "sts", "cassandra", "-n", NS, "-o", "jsonpath={.spec.replicas}") == "1"
+    assert [r[0] for r in _rows(kubectl.out("get", "po", "-n", NS, "--no-headers"))] == ["cassandra-0"]

@@ -6,11 +6,12 @@ import copy
 import json
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from sandbox.kube import discovery, openapi
+from sandbox.kube import discovery, managed, openapi
 from sandbox.kube.logs import LogsOf, pod_log
 from sandbox.kube.patch import APPLY_PATCH, apply_patch
 from sandbox.kube.selectors import field_selector, label_selector
@@ -23,6 +24,16 @@ ExecHandler = Callable[[web.Request, Obj], Awaitable[web.StreamResponse]]
 
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes (fieldManager), how (Apply or Update), the applied configuration and force."""
+
+    manager: str
+    operation: str
+    applied: Obj | None = None
+    force: bool = False
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -44,6 +55,16 @@ def _success(res: Resource, obj: Obj) -> Obj:
         "status": "Success",
         "details": {"name": meta["name"], "kind": res.plural, "uid": meta.get("uid")},
     }
+
+
+def _scale_of(obj: Obj) -> Obj:
+    meta = obj["metadata"]
+    selector = ",".join(f"{k}={v}" for k, v in sorted(((obj["spec"].get("selector") or {}).get("matchLabels") or {})
+                                                      .items()))
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
+            "spec": {"replicas": obj["spec"].get("replicas", 1)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": selector}}
 
 
 def _parse(path: str) -> tuple[Resource, str, str, str]:
@@ -138,11 +159,13 @@ class ApiServer:
             if method == "POST":
                 body = await self._body(request)
                 self._validate(res, body, query)
-                return _json(self.create(res, ns, body), 201)
+                return _json(self.create(res, ns, body, self._writer(request)), 201)
             if method == "DELETE":
                 for obj in self._select(res, ns, request):
                     self.delete(res, ns or obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
                 return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
+        elif sub == "scale" and res.kind in ("StatefulSet", "Deployment") and method in ("GET", "PUT", "PATCH"):
+            return _json(await self._scale(request, res, ns, name))
         elif sub in ("", "status"):
             if method == "GET":
                 obj = self.get(res, ns, name)
@@ -150,12 +173,12 @@ class ApiServer:
             if method == "PUT":
                 body = await self._body(request)
                 self._validate(res, body, query)
-                return _json(self.replace(res, ns, name, body, sub))
+                return _json(self.replace(res, ns, name, body, sub, self._writer(request)))
             if method == "PATCH":
                 ctype = request.headers.get("Content-Type", "application/merge-patch+json")
                 body = await self._body(request)
                 self._validate(res, body, query)
-                return _json(self.patch(res, ns, name, ctype, body, sub))
+                return _json(self.patch(res, ns, name, ctype, body, sub, self._writer(request, ctype, body)))
             if method == "DELETE" and not sub:
                 return _json(_success(res, self.delete(res, ns, name)))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
@@ -171,6 +194,32 @@ class ApiServer:
             return table(res.kind, items, self.now(), meta, include)
 
         return make
+
+    async def _scale(self, request: web.Request, res: Resource, ns: str, name: str) -> Obj:
+        """The scale subresource: an autoscaling/v1 Scale view of spec.replicas (kubectl scale)."""
+        obj = self.get(res, ns, name)
+        if request.method != "GET":
+            body = await self._body(request)
+            current = _scale_of(obj)
+            if request.method == "PATCH":
+                ctype = request.headers.get("Content-Type", "application/merge-patch+json")
+                body = apply_patch(ctype, current, body)
+            replicas = ((body or {}).get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or replicas < 0:
+                raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value')
+            obj = self.patch(res, ns, name, "application/merge-patch+json", {"spec": {"replicas": replicas}},
+                             who=self._writer(request))
+        return _scale_of(obj)
+
+    @staticmethod
+    def _writer(request: web.Request, ctype: str = "", body: Any = None) -> Writer:
+        apply = ctype.startswith(APPLY_PATCH)
+        manager = managed.manager_of(request.query, request.headers.get("User-Agent", ""))
+        if apply and not request.query.get("fieldManager"):
+            raise ApiError(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: "
+                           "is required for apply patch")
+        return Writer(manager, "Apply" if apply else "Update", body if apply and isinstance(body, dict) else None,
+                      request.query.get("force") in ("true", "1"))
 
     @staticmethod
     def _validate(res: Resource, body: Any, query: Any) -> None:
@@ -261,29 +310,34 @@ class ApiServer:
             )
         return obj
 
-    def create(self, res: Resource, ns: str, body: Any) -> Obj:
+    def create(self, res: Resource, ns: str, body: Any, who: Writer | None = None) -> Obj:
         obj = self._shape(res, ns, body)
         self._check_namespace(res, ns)
         obj["metadata"].pop("resourceVersion", None)
-        return self.store.create(self.admit(obj, None))
+        obj = self.admit(obj, None)
+        if who is not None:
+            obj = managed.record(obj, None, who.manager, who.operation, self.now(), who.applied, who.force)
+        return self.store.create(obj)
 
-    def replace(self, res: Resource, ns: str, name: str, body: Any, sub: str = "") -> Obj:
+    def replace(self, res: Resource, ns: str, name: str, body: Any, sub: str = "", who: Writer | None = None) -> Obj:
         old = self.get(res, ns, name)
         new = self._shape(res, ns, body, name)
         expected = new["metadata"].get("resourceVersion")
-        return self._write(res, old, new, sub, expected)
+        return self._write(res, old, new, sub, expected, who)
 
-    def patch(self, res: Resource, ns: str, name: str, ctype: str, body: Any, sub: str = "") -> Obj:
+    def patch(self, res: Resource, ns: str, name: str, ctype: str, body: Any, sub: str = "",
+              who: Writer | None = None) -> Obj:
         old = self.store.get(self._key(res, ns, name))
         if old is None:
             if ctype.startswith(APPLY_PATCH) and not sub:
-                return self.create(res, ns, body)
+                return self.create(res, ns, body, who)
             raise not_found(res, name)
         new = self._shape(res, ns, apply_patch(ctype, old, body), name)
         expected = body.get("metadata", {}).get("resourceVersion") if isinstance(body, dict) else None
-        return self._write(res, old, new, sub, expected)
+        return self._write(res, old, new, sub, expected, who)
 
-    def _write(self, res: Resource, old: Obj, new: Obj, sub: str, expected: str | None) -> Obj:
+    def _write(self, res: Resource, old: Obj, new: Obj, sub: str, expected: str | None,
+               who: Writer | None = None) -> Obj:
         if res.has_status:
             # The status subresource writes only status; the main resource never does.
             if sub == "status":
@@ -293,6 +347,8 @@ class ApiServer:
             else:  # an object created without status keeps none: a no-op write must stay a no-op
                 new.pop("status", None)
         new = self.admit(new, old)
+        if who is not None and sub != "status":
+            new = managed.record(new, old, who.manager, who.operation, self.now(), who.applied, who.force)
         return self.store.update(new, expected_rv=expected)
 
     def delete(self, res: Resource, ns: str, name: str) -> Obj:

@@ -144,7 +144,6 @@ class Store:
         obj = copy.deepcopy(obj)
         obj["apiVersion"] = res.api_version
         meta = obj["metadata"]
-        meta.pop("managedFields", None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = timestamp(self._now())
         meta["generation"] = 1
