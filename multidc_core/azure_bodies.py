@@ -15,6 +15,7 @@ Body = dict[str, Any]
 SHARED_KEY_FIELD = "sharedKey"
 # Stands in for the identity's principalId, which exists only once the identity is created.
 PRINCIPAL_ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+ROLE_ASSIGNMENT_ARTIFACT = "network-contributor"
 PUBLIC_IP_ZONES = ["1", "2", "3"]
 AGENT_POOL_NAME = "system"
 
@@ -211,7 +212,8 @@ def azure_artifacts(spec: RingSpec) -> list[AzureArtifact]:
             AzureArtifact(d, "resource_group", az.resource_group, resource_group(spec, d)),
             AzureArtifact(d, "identity", n.identity_name(r, d), user_assigned_identity(spec, d)),
             AzureArtifact(d, "vnet", n.vnet_name(r, d), virtual_network(spec, d)),
-            AzureArtifact(d, "role_assignment", n.role_assignment_name(r, d), role_assignment(spec, d)),
+            # The grant's name depends on the identity's principalId, known only once it exists.
+            AzureArtifact(d, "role_assignment", ROLE_ASSIGNMENT_ARTIFACT, role_assignment(spec, d)),
         ]
         if mode is InterconnectMode.VPN_GATEWAY:
             out += [
