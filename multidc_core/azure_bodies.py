@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from multidc_core import naming as n
+from multidc_core.regions import zones_possible
 from multidc_core.spec import AzureDC, InterconnectMode, RingSpec
 
 Body = dict[str, Any]
@@ -51,12 +52,15 @@ def virtual_network(spec: RingSpec, dc: str) -> Body:
 
 
 def public_ip(spec: RingSpec, dc: str) -> Body:
-    return {
+    body: Body = {
         **_tracked(spec, dc),
         "sku": {"name": "Standard", "tier": "Regional"},
-        "zones": list(PUBLIC_IP_ZONES),
         "properties": {"publicIPAllocationMethod": "Static", "publicIPAddressVersion": "IPv4"},
     }
+    # Zone-redundant where the region has zones; elsewhere Azure refuses any zones on the IP.
+    if zones_possible(_az(spec, dc).location):
+        body["zones"] = list(PUBLIC_IP_ZONES)
+    return body
 
 
 def virtual_network_gateway(spec: RingSpec, dc: str) -> Body:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from multidc_core.problems import Problem, show
+from multidc_core.regions import zone_problems
 from multidc_core.spec import (
     AZURE_NAME,
     DNS1123_LABEL,
@@ -74,6 +75,7 @@ def validate(spec: RingSpec) -> list[Problem]:
     for check in (_names, _providers, _azure_fields, _cassandra, _keyspaces, _kubeconfig):
         problems.extend(check(spec))
     problems.extend(address_problems(spec))
+    problems.extend(zone_problems(spec))
     return sorted(problems, key=_document_order)
 
 

@@ -6,15 +6,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+from azure.mgmt.containerservice.models import ManagedCluster
+from azure.mgmt.network.models import PublicIPAddress
 
 from blocks.azure import AzureCloud
+from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.load import load_spec
+from multidc_core.problems import SpecError
 from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
-from tasks.azure_network import ensure_resource_group, ensure_vnet
+from tasks.arm_ensure import to_model
+from tasks.azure_network import ensure_public_ip, ensure_resource_group, ensure_vnet
 from tasks.identity import ensure_identity, ensure_role_assignment
 from tests.test_azure_tasks import EXAMPLES, running_emulator, sandbox_cloud
 
@@ -99,3 +105,59 @@ def test_a_grant_made_under_another_name_is_used_as_it_is(cloud: AzureCloud, arm
     got = ensure_role_assignment.fn(cloud, spec, dc, ident.principal_id)
     assert (got.name, got.action) == (old_name, "unchanged")
     assert [a["name"] for a in arm.resources(naming.T_ROLE_ASSIGNMENT)] == [old_name]
+
+
+def second_dc_in(location: str, sku: str = "VpnGw1AZ", zones: bool = True) -> str:
+    """examples/two-dc-vpn.yaml with its second DC moved to `location`, with or without zones."""
+    raw = yaml.safe_load((EXAMPLES / "two-dc-vpn.yaml").read_text())
+    raw["interconnect"]["gateway_sku"] = sku
+    dc = raw["datacenters"][1]
+    dc["azure"]["location"] = location
+    if not zones:
+        dc["azure"]["zones"] = []
+        for rack in dc["cassandra"]["racks"]:
+            rack.pop("zone")
+    return yaml.safe_dump(raw, sort_keys=False)
+
+
+def test_a_non_zonal_region_with_zones_or_an_az_gateway_is_rejected_before_any_call() -> None:
+    with pytest.raises(SpecError) as err:
+        load_spec(second_dc_in("westus"))
+    paths = {p.path: str(p) for p in err.value.problems}
+    assert "datacenters[1].azure.zones" in paths and "datacenters[1].azure.location" in paths
+    assert "VpnGw1AZ" in paths["datacenters[1].azure.location"]
+    assert "interconnect.gateway_sku" in paths["datacenters[1].azure.location"]
+    assert "global-peering" in paths["datacenters[1].azure.location"]  # the fix
+    load_spec(second_dc_in("westus", sku="Basic", zones=False))  # what is possible there passes
+
+
+def test_the_gateway_ip_has_zones_only_where_the_region_has_them(cloud: AzureCloud, arm: ArmEmulator) -> None:
+    spec = load_spec(second_dc_in("westus", sku="Basic", zones=False))
+    for dc in spec.azure_dcs:
+        ensure_resource_group.fn(cloud, spec, dc.name)
+        ensure_public_ip.fn(cloud, spec, dc.name)
+    zones = {ip["location"]: ip.get("zones") for ip in arm.resources(naming.T_PUBLIC_IP)}
+    assert zones == {"eastus": ["1", "2", "3"], "westus": None}
+
+
+def test_arm_refuses_zones_in_a_region_without_them(cloud: AzureCloud, arm: ArmEmulator) -> None:
+    spec = load_spec(second_dc_in("westus", sku="Basic", zones=False))
+    dc = spec.azure_dcs[1]
+    assert dc.azure is not None
+    ensure_resource_group.fn(cloud, spec, dc.name)
+    zonal = {**bodies.public_ip(spec, dc.name), "zones": ["1", "2", "3"]}
+    ips = cloud.network_client(dc.azure.subscription_id).public_ip_addresses
+    with pytest.raises(HttpResponseError) as err:
+        ips.begin_create_or_update(dc.azure.resource_group, "zonal-ip", to_model(PublicIPAddress, zonal)).result()
+    assert (err.value.status_code, err.value.error.code) == (400, "LocationNotSupportAvailabilityZones")
+    assert not arm.resources(naming.T_PUBLIC_IP)
+
+    zonal_pool = bodies.managed_cluster(spec, dc.name)
+    zonal_pool["properties"]["agentPoolProfiles"][0]["availabilityZones"] = ["1", "2"]
+    clusters = cloud.containerservice_client(dc.azure.subscription_id).managed_clusters
+    with pytest.raises(HttpResponseError) as err:
+        clusters.begin_create_or_update(
+            dc.azure.resource_group, "zonal-aks", to_model(ManagedCluster, zonal_pool)
+        ).result()
+    assert (err.value.status_code, err.value.error.code) == (400, "AvailabilityZoneNotSupported")
+    assert not arm.resources(naming.T_CLUSTER)
