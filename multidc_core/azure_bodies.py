@@ -33,7 +33,18 @@ def _tracked(spec: RingSpec, dc: str) -> Body:
 
 
 def resource_group(spec: RingSpec, dc: str) -> Body:
-    return _tracked(spec, dc)
+    """A group has one location; DCs sharing one in several regions all ask for the first one's.
+
+    Resources may sit in other regions than their group, so each DC's resources keep its own.
+    """
+    az = _az(spec, dc)
+    home = next(
+        d.azure.location
+        for d in spec.azure_dcs
+        if d.azure is not None
+        and (d.azure.subscription_id, d.azure.resource_group.lower()) == (az.subscription_id, az.resource_group.lower())
+    )
+    return {**_tracked(spec, dc), "location": home}
 
 
 def virtual_network(spec: RingSpec, dc: str) -> Body:

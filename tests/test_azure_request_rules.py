@@ -161,3 +161,41 @@ def test_arm_refuses_zones_in_a_region_without_them(cloud: AzureCloud, arm: ArmE
         ).result()
     assert (err.value.status_code, err.value.error.code) == (400, "AvailabilityZoneNotSupported")
     assert not arm.resources(naming.T_CLUSTER)
+
+
+def shared_group_spec() -> RingSpec:
+    """examples/two-dc-vpn.yaml with both DCs (eastus, southcentralus) in one resource group."""
+    raw = yaml.safe_load((EXAMPLES / "two-dc-vpn.yaml").read_text())
+    for dc in raw["datacenters"]:
+        dc["azure"]["resource_group"] = "multidc-shared"
+    return load_spec(yaml.safe_dump(raw, sort_keys=False))
+
+
+def test_dcs_of_two_regions_share_a_group_which_keeps_its_one_location(cloud: AzureCloud, arm: ArmEmulator) -> None:
+    spec = shared_group_spec()
+    for dc in spec.azure_dcs:
+        ensure_resource_group.fn(cloud, spec, dc.name)
+        ensure_vnet.fn(cloud, spec, dc.name)
+    groups = {g["name"]: g["location"] for g in arm.resources("Microsoft.Resources/resourceGroups")}
+    assert groups == {"multidc-shared": "eastus"}
+    assert {v["location"] for v in arm.resources(naming.T_VNET)} == {"eastus", "southcentralus"}
+
+    rgs = cloud.resource_client("00000000-0000-0000-0000-000000000000").resource_groups
+    with pytest.raises(HttpResponseError) as err:
+        rgs.create_or_update("multidc-shared", {"location": "southcentralus"})
+    assert (err.value.status_code, err.value.error.code) == (409, "InvalidResourceGroupLocation")
+    assert "already exists in location 'eastus'" in err.value.error.message
+
+
+def test_a_group_made_elsewhere_keeps_its_location(cloud: AzureCloud, arm: ArmEmulator) -> None:
+    spec = spec_in(STAGING)
+    dc = spec.azure_dcs[1]
+    assert dc.azure is not None
+    # Made by an earlier run whose spec had this DC in westus2: the group is the ring's, in westus2.
+    cloud.resource_client(STAGING).resource_groups.create_or_update(
+        dc.azure.resource_group, {"location": "westus2", "tags": naming.tags(spec.name, dc.name)}
+    )
+    got = ensure_resource_group.fn(cloud, spec, dc.name)
+    assert got.action == "unchanged"  # a group's location never changes; its resources may be elsewhere
+    group = next(g for g in arm.resources("Microsoft.Resources/resourceGroups") if g["name"] == dc.azure.resource_group)
+    assert (group["location"], group["tags"][naming.TAG_RING]) == ("westus2", spec.name)

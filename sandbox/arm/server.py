@@ -112,7 +112,8 @@ class Router:
             body = _json(raw)
             if existing and isinstance(body, dict) and body.get("location") and \
                     body["location"].replace(" ", "").lower() != existing["location"]:
-                raise bad_request("InvalidResourceGroupLocation", f"Invalid resource group location "
+                # 409, as ARM answers (github.com/trailofbits/algo/issues/1814).
+                raise ArmError(409, "InvalidResourceGroupLocation", f"Invalid resource group location "
                                   f"'{body['location']}'. The Resource group already exists in location "
                                   f"'{existing['location']}'.")
             return self.emu.put(RG_SPEC, t.rg_id(), body, api)
