@@ -8,11 +8,6 @@ zones later belongs in ZONAL; a region in neither set is unknown here and left t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from multidc_core.problems import Problem, show
-from multidc_core.spec import AzureDC, InterconnectMode, Provider, RingSpec
-
 ZONAL = frozenset(
     {
         # Americas
@@ -54,30 +49,3 @@ def zones_possible(location: str) -> bool:
     """Whether zonal resources may be asked for: known zonal, or unknown (ARM decides)."""
     return has_zones(location) is not False
 
-
-def zone_problems(spec: RingSpec) -> list[Problem]:
-    """Zonal node pools and `*AZ` gateway SKUs asked for in a region without availability zones."""
-    out: list[Problem] = []
-    for i, dc in enumerate(spec.datacenters):
-        if dc.provider is Provider.AZURE and dc.azure is not None and not zones_possible(dc.azure.location):
-            out.extend(_non_zonal(spec, f"datacenters[{i}].azure", dc.azure))
-    return out
-
-
-def _non_zonal(spec: RingSpec, p: str, a: AzureDC) -> Iterator[Problem]:
-    if a.zones:
-        yield Problem(
-            f"{p}.zones",
-            f"{show(a.location)} has no availability zones, so AKS refuses a node pool in zones {a.zones}",
-            "remove azure.zones (and the racks' zone) for this datacenter, or pick a region with zones, "
-            "e.g. 'eastus2'",
-        )
-    sku = spec.interconnect.gateway_sku
-    if spec.interconnect.mode is InterconnectMode.VPN_GATEWAY and sku.endswith("AZ"):
-        yield Problem(
-            f"{p}.location",
-            f"{show(a.location)} has no availability zones, so its VPN gateway cannot use the zone-redundant "
-            f"SKU {sku!r} (interconnect.gateway_sku)",
-            "pick a region with availability zones for this datacenter (e.g. 'eastus2'), "
-            "or use interconnect.mode: global-peering",
-        )

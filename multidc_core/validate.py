@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from multidc_core.problems import Problem, show
-from multidc_core.regions import zone_problems
 from multidc_core.spec import (
     AZURE_NAME,
     DNS1123_LABEL,
@@ -24,6 +23,7 @@ from multidc_core.spec import (
     RingSpec,
     Sku,
 )
+from multidc_core.validate_azure import azure_request_problems
 from multidc_core.validate_net import address_problems
 
 KEYSPACE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
@@ -75,7 +75,7 @@ def validate(spec: RingSpec) -> list[Problem]:
     for check in (_names, _providers, _azure_fields, _cassandra, _keyspaces, _kubeconfig):
         problems.extend(check(spec))
     problems.extend(address_problems(spec))
-    problems.extend(zone_problems(spec))
+    problems.extend(azure_request_problems(spec))
     return sorted(problems, key=_document_order)
 
 

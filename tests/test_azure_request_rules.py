@@ -199,3 +199,28 @@ def test_a_group_made_elsewhere_keeps_its_location(cloud: AzureCloud, arm: ArmEm
     assert got.action == "unchanged"  # a group's location never changes; its resources may be elsewhere
     group = next(g for g in arm.resources("Microsoft.Resources/resourceGroups") if g["name"] == dc.azure.resource_group)
     assert (group["location"], group["tags"][naming.TAG_RING]) == ("westus2", spec.name)
+
+
+LONG_RING = "multidc-staging-westeurope-and-friends-x"  # 40 characters, the longest ring name
+
+
+def test_a_dns_prefix_over_54_characters_is_rejected_before_any_call() -> None:
+    text = (EXAMPLES / "two-dc-vpn.yaml").read_text().replace("name: multidc\n", f"name: {LONG_RING}\n", 1)
+    with pytest.raises(SpecError) as err:
+        load_spec(text)
+    assert [p.path for p in err.value.problems] == ["datacenters[1].name"]  # 58 characters; dc-eastus's is 50
+    assert "58 characters" in str(err.value) and "at most 54" in str(err.value)
+
+
+def test_aks_refuses_a_dns_prefix_over_54_characters(cloud: AzureCloud, arm: ArmEmulator) -> None:
+    spec = spec_in(STAGING)
+    dc = spec.azure_dcs[0]
+    assert dc.azure is not None
+    ensure_resource_group.fn(cloud, spec, dc.name)
+    body = bodies.managed_cluster(spec, dc.name)
+    body["properties"]["dnsPrefix"] = f"{LONG_RING}-dc-southcentralus"
+    clusters = cloud.containerservice_client(STAGING).managed_clusters
+    with pytest.raises(HttpResponseError) as err:
+        clusters.begin_create_or_update(dc.azure.resource_group, "long-aks", to_model(ManagedCluster, body)).result()
+    assert (err.value.status_code, err.value.error.code, err.value.error.target) == (400, "InvalidParameter", "dnsPrefix")
+    assert not arm.resources(naming.T_CLUSTER)

@@ -12,6 +12,7 @@ AKS AvailabilityZoneNotSupported (confirmed), in regions multidc_core.regions kn
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from multidc_core.regions import zones_possible
@@ -21,6 +22,8 @@ from sandbox.arm.store import Store
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# AKS naming rules: 1-54 letters, digits and hyphens, starting and ending with a letter or digit.
+AKS_DNS_PREFIX = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,52}[A-Za-z0-9])?$")
 NON_AZ_VPN_SKUS = {"vpngw1", "vpngw2", "vpngw3", "vpngw4", "vpngw5", "standard", "highperformance"}
 AKS_RESERVED = [ipaddress.ip_network(n) for n in ("169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24")]
 
@@ -200,6 +203,10 @@ def check_peering(store: Store, peering: dict[str, Any]) -> None:
 
 def check_cluster(store: Store, mc: dict[str, Any]) -> None:
     props = mc["properties"]
+    prefix = props.get("dnsPrefix") or ""
+    if not AKS_DNS_PREFIX.match(prefix):
+        raise bad_request("InvalidParameter", "The value of parameter dnsPrefix is invalid. Please see "
+                          "https://aka.ms/aks-naming-rules for more details.", "dnsPrefix")
     vnet_ids = set()
     for pool in props.get("agentPoolProfiles") or []:
         zones = pool.get("availabilityZones") or []
