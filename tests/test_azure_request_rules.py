@@ -20,6 +20,7 @@ from multidc_core.problems import SpecError
 from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
 from tasks.arm_ensure import to_model
+from tasks.arm_errors import PermanentAzureError
 from tasks.azure_network import ensure_public_ip, ensure_resource_group, ensure_vnet
 from tasks.identity import ensure_identity, ensure_role_assignment
 from tests.test_azure_tasks import EXAMPLES, running_emulator, sandbox_cloud
@@ -224,3 +225,18 @@ def test_aks_refuses_a_dns_prefix_over_54_characters(cloud: AzureCloud, arm: Arm
         clusters.begin_create_or_update(dc.azure.resource_group, "long-aks", to_model(ManagedCluster, body)).result()
     assert (err.value.status_code, err.value.error.code, err.value.error.target) == (400, "InvalidParameter", "dnsPrefix")
     assert not arm.resources(naming.T_CLUSTER)
+
+
+def test_an_api_version_override_reaches_a_cloud_whose_network_provider_lags(
+    cloud: AzureCloud, arm: ArmEmulator
+) -> None:
+    spec = spec_in(STAGING)
+    dc = spec.azure_dcs[0].name
+    ensure_resource_group.fn(cloud, spec, dc)
+    arm.api_versions = {"microsoft.network": {"2024-05-01"}}  # a sovereign cloud a year behind
+    with pytest.raises(PermanentAzureError) as err:
+        ensure_vnet.fn(cloud, spec, dc)
+    assert err.value.code == "NoRegisteredProviderFound"
+    pinned = cloud.model_copy(update={"api_versions": {"network": "2024-05-01"}})
+    assert ensure_vnet.fn(pinned, spec, dc).provisioning_state == "Succeeded"
+    assert [v["name"] for v in arm.resources(naming.T_VNET)] == [naming.vnet_name(spec.name, dc)]

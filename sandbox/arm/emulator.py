@@ -56,6 +56,9 @@ class ArmEmulator:
         self._timers: list[asyncio.TimerHandle] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopper: Any = None
+        # Provider namespace (lower case) -> the api-versions it serves, as a sovereign cloud whose
+        # providers lag public Azure's; a namespace not listed serves any version.
+        self.api_versions: dict[str, set[str]] = {}
 
     # --- public queries -------------------------------------------------------------------
 
