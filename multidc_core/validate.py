@@ -23,6 +23,7 @@ from multidc_core.spec import (
     RingSpec,
     Sku,
 )
+from multidc_core.validate_azure import azure_request_problems
 from multidc_core.validate_net import address_problems
 
 KEYSPACE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
@@ -74,6 +75,7 @@ def validate(spec: RingSpec) -> list[Problem]:
     for check in (_names, _providers, _azure_fields, _cassandra, _keyspaces, _kubeconfig):
         problems.extend(check(spec))
     problems.extend(address_problems(spec))
+    problems.extend(azure_request_problems(spec))
     return sorted(problems, key=_document_order)
 
 

@@ -16,6 +16,7 @@ GATEWAY = "microsoft.network/virtualnetworkgateways"
 CONNECTION = "microsoft.network/connections"
 CLUSTER = "microsoft.containerservice/managedclusters"
 IDENTITY = "microsoft.managedidentity/userassignedidentities"
+ROLE_ASSIGNMENT = "microsoft.authorization/roleassignments"
 
 
 def state(r: dict[str, Any] | None) -> str | None:
