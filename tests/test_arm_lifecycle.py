@@ -13,7 +13,8 @@ from blocks.kube import load_kubeconfig
 from multidc_core import naming
 from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
-from sandbox.arm import ArmEmulator
+from sandbox.arm import ArmEmulator, arm_in_thread
+from sandbox.clock import Clock
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tasks.aks import ensure_cluster, fetch_kubeconfig
 from tasks.arm_errors import PermanentAzureError
@@ -26,6 +27,7 @@ from tasks.azure_network import (
     ensure_vnet,
 )
 from tasks.identity import ensure_identity, ensure_role_assignment
+from tasks.teardown_azure import delete_cluster, delete_dc_base, delete_resource_group
 from tests.test_azure_tasks import EXAMPLES, TIME_SCALE, only, running_emulator, sandbox_cloud, writes
 
 
@@ -170,3 +172,49 @@ def test_a_connection_whose_gateway_is_busy_is_retried_until_it_succeeds(
     assert (got.action, got.provisioning_state) == ("created", "Succeeded")
     failed = [op for op in arm.ops.dump() if (op["error"] or {}).get("code") == "AnotherOperationInProgress"]
     assert failed
+
+
+# --- item 5: teardown waits for deletes to settle before it decides about the group ---------------
+
+
+@pytest.fixture
+def slow_settling(arm_state: Path) -> Iterator[ArmEmulator]:
+    """ARM's list keeps deleted resources 10 simulated minutes; a cluster's NICs stay 30."""
+    with arm_in_thread(arm_state, Clock(TIME_SCALE), durations={"arm_cache": 600, "nic_release": 1800}) as emu:
+        yield emu
+
+
+def test_teardown_deletes_a_group_whose_deleted_contents_arm_still_lists(
+    slow_settling: ArmEmulator, spec: RingSpec
+) -> None:
+    arm, cloud = slow_settling, sandbox_cloud(slow_settling)
+    dc = spec.azure_dcs[0].name
+    a = spec.azure_dcs[0].azure
+    assert a is not None
+    network(cloud, spec, dc)
+    ensure_public_ip.fn(cloud, spec, dc)
+    assert {d.action for d in delete_dc_base.fn(cloud, spec, dc)} <= {"deleted", "absent"}
+    listed = cloud.resource_client(a.subscription_id).resources.list_by_resource_group(a.resource_group)
+    assert [r.name for r in listed], "the emulator should still list what was just deleted"
+
+    got = delete_resource_group.fn(cloud, spec, a.subscription_id, a.resource_group)
+    assert got.action == "deleted", got.reason
+    assert [r for r in arm.resources("Microsoft.Resources/resourceGroups") if r["name"] == a.resource_group] == []
+
+
+def test_teardown_deletes_the_vnet_once_the_deleted_cluster_has_released_its_subnet(
+    slow_settling: ArmEmulator, spec: RingSpec
+) -> None:
+    arm, cloud = slow_settling, sandbox_cloud(slow_settling)
+    dc = spec.azure_dcs[0].name
+    network(cloud, spec, dc)
+    ident = ensure_identity.fn(cloud, spec, dc)
+    ensure_role_assignment.fn(cloud, spec, dc, ident.principal_id)
+    ensure_cluster.fn(cloud, spec, dc)
+    assert delete_cluster.fn(cloud, spec, dc).action == "deleted"
+
+    done = {d.name: d.action for d in delete_dc_base.fn(cloud, spec, dc)}
+    assert done[naming.vnet_name(spec.name, dc)] == "deleted"
+    assert arm.resources(naming.T_VNET) == []
+    refused = [r for r in arm.requests() if r["method"] == "DELETE" and r["status"] == 400]
+    assert refused, "the emulator should have refused the first VNet delete (InUseSubnetCannotBeDeleted)"
