@@ -12,6 +12,8 @@ from sandbox.world import World
 FAULT_KINDS = (
     "arm-errors",
     "arm-fail",
+    "arm-mark-failed",
+    "arm-busy",
     "arm-slow",
     "slow-attach",
     "crashloop",
@@ -51,7 +53,18 @@ def inject(world: World, fault: dict[str, Any]) -> dict[str, Any]:
         )
         return {"id": fid}
     if kind == "arm-fail" and arm:
-        return {"id": arm.faults.fail_provisioning(str(fault["resource"]))}
+        # code AnotherOperationInProgress (or RetryableError): the operation ends Failed as a busy one does
+        fid = arm.faults.fail_provisioning(
+            str(fault["resource"]),
+            str(fault.get("code", "InternalServerError")),
+            fault.get("message"),
+            int(fault.get("times", 1)),
+        )
+        return {"id": fid}
+    if kind == "arm-mark-failed" and arm:
+        return {"id": arm.mark_failed(str(fault["resource"]))}
+    if kind == "arm-busy" and arm:
+        return {"id": arm.busy(str(fault["resource"]), float(fault.get("seconds", 600)))}
     if kind == "arm-slow" and arm:
         return {"id": arm.faults.slow_type(str(fault["type"]), float(fault["factor"]))}
     if kind in ("slow-attach", "crashloop", "node-down", "node-up"):

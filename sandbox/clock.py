@@ -21,6 +21,12 @@ AZURE_DURATIONS: dict[str, float] = {
     "node_bootstrap": 120,
     "pvc_bind": 5,
     "lb_address": 20,
+    # A Vnet2Vnet tunnel reports Connected this long after both directions are provisioned.
+    "tunnel": 2 * 60,
+    # A deleted cluster's node NICs stay attached to its subnet this long (InUseSubnetCannotBeDeleted).
+    "nic_release": 2 * 60,
+    # A deleted resource stays in its group's resource list this long (ARM's cache, until its GET says 404).
+    "arm_cache": 30,
 }
 
 
