@@ -27,6 +27,10 @@ class PodRuntime(Protocol):
 
     def ready(self, cluster: str, pod: dict[str, Any]) -> bool: ...
 
+    def image_files(self, image: str) -> dict[str, str]:
+        """The files an image ships, by absolute path (what an init container can copy)."""
+        ...
+
     def exec(
         self, cluster: str, pod: dict[str, Any], container: str, argv: list[str], env: dict[str, str]
     ) -> ExecResult: ...
@@ -51,6 +55,9 @@ class DefaultRuntime:
 
     def ready(self, cluster: str, pod: dict[str, Any]) -> bool:
         return True
+
+    def image_files(self, image: str) -> dict[str, str]:
+        return {}
 
     def exec(
         self, cluster: str, pod: dict[str, Any], container: str, argv: list[str], env: dict[str, str]

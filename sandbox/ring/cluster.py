@@ -11,11 +11,12 @@ from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.ring import storage, syslog
-from sandbox.ring.auth import default_role_cells
+from sandbox.ring.auth import SUPERUSER_SETUP_DELAY_S, default_role_cells
 from sandbox.ring.consistency import Coordinator, Unavailable, replicas
+from sandbox.ring.image import DEFAULT_IMAGE
 from sandbox.ring.model import Ring, system_keyspaces
 from sandbox.ring.network import Network
-from sandbox.ring.node import Node, parse_config
+from sandbox.ring.node import Conf, Node, parse_config
 
 JMX_DOWN = "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'."
 
@@ -77,12 +78,22 @@ class RingSim:
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
-    def start_node(self, node_id: str, ip: str, env: dict[str, str], cassandra_yaml: str | None) -> str | None:
-        """Start (or restart) the JVM of a node. None when it runs; else the crash message."""
+    def start_node(
+        self, node_id: str, ip: str, env: dict[str, str], conf: Conf, image: str = DEFAULT_IMAGE
+    ) -> str | None:
+        """Start (or restart) the JVM of a node. None when it runs; else the crash message.
+
+        `conf` is the container's /etc/cassandra as `parse_config` takes it.
+        """
         try:
-            config = parse_config(ip, env, cassandra_yaml)
+            config = parse_config(ip, env, conf, image)
         except ValueError as e:
-            return self._crash(node_id, f"Exception (org.apache.cassandra.exceptions.ConfigurationException) {e}")
+            # CassandraDaemon.activate's words for a start-up failure (sed's own when the entrypoint failed).
+            message = str(e)
+            if message.startswith("sed:"):
+                return self._crash(node_id, message)
+            return self._crash(node_id, "Exception (org.apache.cassandra.exceptions.ConfigurationException) "
+                               f"encountered during startup: {message}")
         node = self.nodes.get(node_id)
         if node is not None and node.ring_id in self.rings:
             if node.config.dc != config.dc:
@@ -123,6 +134,9 @@ class RingSim:
             if ip == node.ip:
                 is_seed = True
                 continue
+            if ipaddress.ip_address(ip).is_loopback:  # the stock file's 127.0.0.1: this pod's own loopback
+                why.append(f"{seed}: loopback, where this node does not listen")
+                continue
             if not self.network.reachable(node.ip, ip):
                 why.append(f"{seed} ({ip}): unreachable from {node.ip}")
                 continue
@@ -154,7 +168,7 @@ class RingSim:
                 node.joining_until = self.clock.now() + self.clock.duration("node_bootstrap")
                 node.note(syslog.line(self.clock.now(), "INFO", "storage", "JOINING: Starting to bootstrap..."))
                 self._stream_to(node, None)
-            self._ensure_default_role(node)
+            self._schedule_role_setup(node)
             node.note(*syslog.serving(self.clock.now()))
             return None
         if not is_seed:
@@ -167,7 +181,7 @@ class RingSim:
         ring.members.append(node.node_id)
         self.rings[ring.ring_id] = ring
         node.ring_id, node.up = ring.ring_id, True
-        self._ensure_default_role(node)
+        self._schedule_role_setup(node)
         node.note(*syslog.serving(self.clock.now()))
         return None
 
@@ -179,7 +193,7 @@ class RingSim:
             return self._crash(node.node_id, f"Unable to gossip with any peers ({'; '.join(why)})")
         node.up = True
         self._gossip_up(node)
-        self._ensure_default_role(node)
+        self._schedule_role_setup(node)
         node.note(*syslog.serving(self.clock.now()))
         return None
 
@@ -253,29 +267,43 @@ class RingSim:
     def rebuild(self, node: Node, source_dc: str | None) -> int:
         return self._stream_to(node, source_dc)
 
-    def _ensure_default_role(self, node: Node) -> None:
+    def _schedule_role_setup(self, node: Node) -> None:
+        node.role_setup_at = self.clock.now() + self.clock.scaled(SUPERUSER_SETUP_DELAY_S) if node.config.auth else 0.0
+        self.run_due_role_setups()
+
+    def run_due_role_setups(self) -> None:
+        """Run the role managers' setup tasks whose time has come (read lazily, on the simulated clock)."""
+        now = self.clock.now()
+        for node in self.nodes.values():
+            if node.up and node.role_setup_at and node.role_setup_at <= now:
+                node.role_setup_at = 0.0
+                if not self._ensure_default_role(node):  # the real task retries after the same delay
+                    node.role_setup_at = now + self.clock.scaled(SUPERUSER_SETUP_DELAY_S)
+
+    def _ensure_default_role(self, node: Node) -> bool:
         """CassandraRoleManager.setupDefaultRole: create cassandra/cassandra when no role is found.
 
         Like the real check it looks only where reads look (replicas, at ONE then QUORUM), so a role
         left on a node that no longer owns its range does not count, and the default comes back.
         """
         if not node.config.auth:
-            return
+            return True
         ring = self.rings[node.ring_id or ""]
         coord = self.coordinator(node)
         ks = ring.keyspaces["system_auth"]
         key = json.dumps("cassandra")
         try:
             if coord.read("system_auth", ks, "roles", key, "ONE") is not None:
-                return
+                return True
             if any(coord.read("system_auth", ks, "roles", k, "QUORUM") for k in coord.keys("system_auth", "roles")):
-                return
+                return True
             cells = default_role_cells()
             # Real Cassandra writes it USING TIMESTAMP 0 so that any later ALTER ROLE wins.
             coord.write("system_auth", ks, "roles", key, lambda p: storage.write(p, cells, 0, None), "QUORUM")
         except Unavailable:
-            return  # the real setup task retries later; the next start of an auth node does here
+            return False
         node.note(syslog.line(self.clock.now(), "INFO", "roles", "Created default superuser role 'cassandra'"))
+        return True
 
     # ---- exec and state ------------------------------------------------------------------------
 
@@ -285,6 +313,7 @@ class RingSim:
         node = self.nodes.get(node_id)
         if node is None:
             return ExecResult(126, "", f"container for {node_id} is not running\n")
+        self.run_due_role_setups()
         return run_command(self, node, argv, env)
 
     def dump(self) -> dict[str, Any]:
