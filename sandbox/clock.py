@@ -19,6 +19,7 @@ AZURE_DURATIONS: dict[str, float] = {
     "role_assignment": 5,
     "volume_attach": 60,
     "node_bootstrap": 120,
+    "gossip_echo": 1,  # a node heard of through gossip is neither live nor unreachable until it echoes
     "pvc_bind": 5,
     "lb_address": 20,
 }

@@ -145,7 +145,7 @@ class RingSim:
                     "cassandra.consistent.rangemovement is true",
                 )
             ring.members.append(node.node_id)
-            node.ring_id, node.up = ring.ring_id, True
+            node.ring_id, node.up, node.gossip_at = ring.ring_id, True, self.clock.now()
             if not is_seed:  # seeds never auto-bootstrap; others stream and stay UJ for a while
                 node.joining_until = self.clock.now() + self.clock.duration("node_bootstrap")
                 self._stream_to(node, None)

@@ -83,6 +83,7 @@ class Node:
     up: bool = False
     ring_id: str | None = None
     joining_until: float = 0.0  # bootstrap ends at this clock time; UJ before, UN after
+    gossip_at: float = 0.0  # when the ring first heard of it (its first start in the ring)
     # keyspace -> table -> partition key (JSON text) -> partition (see storage.py)
     data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)

@@ -45,12 +45,28 @@ def _ownership(ks: Keyspace | None, node: Node, members: list[Node]) -> float:
     return 100.0
 
 
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+def _shared_table(tables: list[list[list[str]]]) -> list[list[str]]:
+    """TableBuilder.SharedTable: every DC's table is padded to the same column widths."""
+    widths = [max(len(r[i]) for t in tables for r in t) for i in range(len(tables[0][0]))]
+    return [["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in t] for t in tables]
+
+
+def murmur3_token(node: Node) -> str:
+    """The node's first token as Murmur3Partitioner prints it (a signed 64-bit number)."""
+    return str(node.token * 16 - (1 << 63))
+
+
+def _status_code(sim: RingSim, viewer: Node, m: Node) -> str:
+    """Status.java: U live, D unreachable, ? neither (gossip heard of it, the echo not yet answered)."""
+    if m is viewer:
+        return "U"
+    if m.up and m.gossip_at + sim.clock.duration("gossip_echo") > sim.clock.now():
+        return "?"
+    return "U" if sim.live_from(viewer)(m) else "D"
 
 
 def status(sim: RingSim, node: Node, keyspace: str | None) -> tuple[int, str, str]:
+    """`nodetool status [keyspace]` as Status.java prints it (4.0 to 5.0)."""
     ring = sim.rings[node.ring_id or ""]
     members = sim.members(ring.ring_id)
     note = ""
@@ -60,33 +76,34 @@ def status(sim: RingSim, node: Node, keyspace: str | None) -> tuple[int, str, st
         if ks is None:
             return 1, "", f"nodetool: The keyspace {keyspace}, does not exist\n{USAGE}\n"
     else:
+        # StorageService.effectiveOwnership: the first non-system keyspace, else system_traces.
         user = [k for n, k in ring.keyspaces.items() if n not in SYSTEM_KEYSPACES]
         if len({json.dumps(k.replication, sort_keys=True) for k in user}) > 1:
             note = NOTE_MEANINGLESS
-        elif user:
-            ks = user[0]
-    live = sim.live_from(node)
-    out: list[str] = []
-    for dc in sorted({m.config.dc for m in members}):
-        header = f"Datacenter: {dc}"
-        out += [header, "=" * len(header), "Status=Up/Down", "|/ State=Normal/Leaving/Joining/Moving"]
-        rows = [["--", "Address", "Load", "Tokens", "Owns (effective)", "Host ID", "Rack"]]
+        else:
+            ks = user[0] if user else ring.keyspaces.get("system_traces")
+    dcs = sorted({m.config.dc for m in members})
+    # "More tokens than nodes (aka vnodes)?": Tokens column only when the ring has more tokens than DCs.
+    per_token = len(dcs) >= sum(m.config.num_tokens for m in members)
+    owns_header = "Owns" if note else "Owns (effective)"
+    tables: list[list[list[str]]] = []
+    for dc in dcs:
+        head = ["--", "Address", "Load", owns_header, "Host ID", "Token", "Rack"] if per_token else [
+            "--", "Address", "Load", "Tokens", owns_header, "Host ID", "Rack"]
+        rows = [head]
         for m in sorted((m for m in members if m.config.dc == dc), key=lambda m: m.token):
-            up = m is node or live(m)
+            code = _status_code(sim, node, m) + sim.state(m)
             owns = "?" if note else f"{_ownership(ks, m, members):.1f}%"
-            rows.append(
-                [
-                    ("U" if up else "D") + sim.state(m),
-                    m.ip,
-                    load_of(m),
-                    str(m.config.num_tokens),
-                    owns,
-                    m.host_id,
-                    m.config.rack,
-                ]
-            )
-        out += _table(rows)
-        out.append("")
+            if per_token:
+                rows.append([code, m.ip, load_of(m), owns, m.host_id, murmur3_token(m), m.config.rack])
+            else:
+                rows.append([code, m.ip, load_of(m), str(m.config.num_tokens), owns, m.host_id, m.config.rack])
+        tables.append(rows)
+    out: list[str] = []
+    for dc, lines in zip(dcs, _shared_table(tables), strict=True):
+        header = f"Datacenter: {dc}"
+        # A blank line between DCs, and one (then any Note) after the last: out.printf("%n" + errors).
+        out += [header, "=" * len(header), "Status=Up/Down", "|/ State=Normal/Leaving/Joining/Moving", *lines, ""]
     if note:
         out.append(note)
     return 0, "\n".join(out) + "\n", ""

@@ -1,0 +1,47 @@
+"""deploy-ring and verify at Cassandra's edges, on the sandbox: nodetool layouts, racks joining, repair, cqlsh."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.ring import RingResult, deploy_ring
+from multidc_core.load import load_spec
+from multidc_core.spec import RingSpec
+from sandbox.harness import ThreadedWorld, world_in_thread
+from tasks.verify import observe_ring
+from tests import ring_fixtures as rf
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture()
+def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
+    with world_in_thread(tmp_path, time_scale=0.001) as tw:
+        yield tw
+
+
+def existing(kubeconfig: Path, nodes: int, racks: int = 1, keyspaces: int = 0, **cassandra: object) -> RingSpec:
+    """The seed blog's two existing clusters with `nodes` per DC over `racks` racks; no keyspace unless asked."""
+    raw = yaml.safe_load((rf.EXAMPLES / "existing-clusters.yaml").read_text())
+    raw.setdefault("cassandra", {}).update(cassandra)
+    for dc in raw["datacenters"]:
+        dc["kubeconfig"]["path"] = str(kubeconfig)
+        dc["cassandra"].update(nodes=nodes, racks=[{"name": f"rack{i + 1}"} for i in range(racks)])
+    raw["keyspaces"] = [{"name": "customers_ks", "replication": {"aws-1": keyspaces, "azure-1": keyspaces}}] * (
+        keyspaces > 0
+    )
+    return load_spec(yaml.safe_dump(raw))
+
+
+def test_verify_reads_the_per_token_layout_of_a_ring_with_no_more_tokens_than_dcs(sandbox: ThreadedWorld) -> None:
+    """One node with num_tokens 1 per DC: nodetool prints a Token column and no Tokens count."""
+    spec = existing(sandbox.add_existing("seed-blog"), nodes=1, num_tokens=1)
+    assert isinstance(deploy_ring(spec, waits=rf.FAST), RingResult)
+    for dc in ("aws-1", "azure-1"):
+        seen = observe_ring(spec, dc)
+        assert seen.error is None, seen.error
+        assert sorted((n.dc, n.state) for n in seen.nodes) == [("aws-1", "UN"), ("azure-1", "UN")]
