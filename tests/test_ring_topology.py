@@ -121,6 +121,7 @@ def test_bootstrap_takes_time_and_one_node_at_a_time() -> None:
         assert world.sim.is_ready(seed.node_id)  # seeds do not bootstrap
     assert world.sim.start_node(c.node_id, c.ip, c.env, c.yaml) is None
     assert not world.sim.is_ready(c.node_id)
+    clock.t += 0.1  # its gossip echo answered (gossip_echo: 1 s -> 0.01 s): Up, still Joining
     assert {n.address: n.code for n in status(world, "dc1")}[c.ip] == "UJ"
     err = world.sim.start_node(d.node_id, d.ip, d.env, d.yaml)
     assert err is not None and "Other bootstrapping" in err
