@@ -131,48 +131,63 @@ def ensure_admin_secret(spec: RingSpec, dc: str) -> Applied:
 
 
 @task(cache_policy=NO_CACHE)
-def apply_cassandra(spec: RingSpec, dc: str, seeds_only: bool = False) -> list[Applied]:
+def apply_cassandra(spec: RingSpec, dc: str) -> list[Applied]:
     """Apply the DC's Cassandra objects in order: namespace, config, Service, StatefulSets, PDB, policy.
+
+    Each rack's StatefulSet starts with its seed pods and keeps the pods that already run, never
+    more: nodes beyond the seeds bootstrap, and Cassandra refuses a bootstrap while another node of
+    the ring is joining, so `wait_for_dc` admits them one at a time across racks. Seeds never
+    bootstrap, so every DC's seeds may start at once.
 
     Args:
         spec: The ring spec.
         dc: The datacenter to deploy (its cluster must be able to resolve earlier DCs' seeds).
-        seeds_only: Start only the seed pods (seeds never bootstrap, so every DC's seeds may start
-            at once); the StatefulSets keep any pods that already run, so a re-run never scales down.
 
     Returns:
         Each object with the action taken; a re-run returns only "unchanged".
     """
     d = spec.dc(dc)
     api = api_for(spec, d)
+    seeds = n.seed_replicas(d)
     objs = manifests.cassandra_manifests(spec, d)
-    if seeds_only:
-        seeds = n.seed_replicas(d)
-        objs = [_with_seeds(api, m, seeds[m["metadata"]["name"]]) if m["kind"] == "StatefulSet" else m for m in objs]
-    return apply_all(api, objs)
+    held = [_held(api, m, seeds[m["metadata"]["name"]]) if m["kind"] == "StatefulSet" else m for m in objs]
+    return apply_all(api, held)
 
 
-def _with_seeds(api: ApiClient, sts: Manifest, seeds: int) -> Manifest:
-    """The StatefulSet with its seed pods only, or with as many as already run, never more than the spec's."""
+def _running(api: ApiClient, sts: Manifest) -> int:
     live = call(f"StatefulSet {object_name(sts)}", read, api, sts)
-    running = int(((live or {}).get("spec") or {}).get("replicas") or 0)
-    replicas = min(sts["spec"]["replicas"], max(seeds, running))
+    return int(((live or {}).get("spec") or {}).get("replicas") or 0)
+
+
+def _held(api: ApiClient, sts: Manifest, seeds: int) -> Manifest:
+    """The StatefulSet with its seed pods, or with as many as already run, never more than the spec's."""
+    replicas = min(sts["spec"]["replicas"], max(seeds, _running(api, sts)))
     return {**sts, "spec": {**sts["spec"], "replicas": replicas}}
+
+
+def _admit(api: ApiClient, spec: RingSpec, d: Datacenter, pod: str) -> None:
+    """Scale the pod's rack StatefulSet up to include it, and nothing beyond it."""
+    name, ordinal = pod.rsplit("-", 1)
+    sts = next(m for m in manifests.cassandra_manifests(spec, d) if m["metadata"]["name"] == name)
+    if _running(api, sts) <= int(ordinal):
+        apply_object(api, {**sts, "spec": {**sts["spec"], "replicas": int(ordinal) + 1}})
 
 
 @task(cache_policy=NO_CACHE)
 def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_only: bool = False) -> str:
     """Wait, pod by pod in node order, for each PVC to be Bound and each pod to be Ready.
 
-    Logs `n/N ready` as pods come up. A pod stuck Pending, crash-looping or failing its
-    readiness probe past the deadline ends the run with the DC, the pod, its last container
-    state and its last events.
+    Nodes beyond the seeds are admitted here one at a time, across racks: each one's StatefulSet is
+    scaled up to include it only once the node before it is Ready (Cassandra exits with "Other
+    bootstrapping/leaving/moving nodes detected" when two bootstrap at once). Logs `n/N ready` as
+    pods come up. A pod stuck Pending, crash-looping or failing its readiness probe past the
+    deadline ends the run with the DC, the pod, its last container state and its last events.
 
     Args:
         spec: The ring spec.
         dc: The datacenter to wait for.
         waits: `pvc_bound_s` and `pod_ready_s` bound each PVC and each pod.
-        seeds_only: Wait for the seed pods only (after `apply_cassandra(seeds_only=True)`).
+        seeds_only: Wait for the seed pods only, admitting no other node.
 
     Returns:
         `N/N ready` (`N/N seeds ready` with seeds_only).
@@ -186,6 +201,8 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
     logged = -1
     for pod in pods:
         pvc = f"data-{pod}"
+        if pod not in n.seed_pods(d):
+            _admit(api, spec, d, pod)
 
         def bound(pvc: str = pvc) -> bool | None:
             live = get_or_none(api, f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{pvc}") or {}

@@ -14,6 +14,7 @@ from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tasks.verify import observe_ring
 from tests import ring_fixtures as rf
+from tests.test_ring_deploy import assert_one_ring
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -24,20 +25,24 @@ def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
         yield tw
 
 
-def existing(kubeconfig: Path, nodes: int, racks: int = 1, keyspaces: int = 0, **cassandra: object) -> RingSpec:
-    """The seed blog's two existing clusters with `nodes` per DC over `racks` racks; no keyspace unless asked."""
+def existing(
+    kubeconfig: Path, nodes: int, racks: int = 1, keyspaces: int = 0, dcs: int = 2, **cassandra: object
+) -> RingSpec:
+    """The seed blog's existing clusters (the first `dcs`), `nodes` per DC over `racks` racks, keyspace rf."""
     raw = yaml.safe_load((rf.EXAMPLES / "existing-clusters.yaml").read_text())
     raw.setdefault("cassandra", {}).update(cassandra)
+    raw["datacenters"] = raw["datacenters"][:dcs]
     for dc in raw["datacenters"]:
         dc["kubeconfig"]["path"] = str(kubeconfig)
         dc["cassandra"].update(nodes=nodes, racks=[{"name": f"rack{i + 1}"} for i in range(racks)])
-    raw["keyspaces"] = [{"name": "customers_ks", "replication": {"aws-1": keyspaces, "azure-1": keyspaces}}] * (
-        keyspaces > 0
-    )
+    replication = {dc["name"]: keyspaces for dc in raw["datacenters"]}
+    raw["keyspaces"] = [{"name": "customers_ks", "replication": replication}] * (keyspaces > 0)
     return load_spec(yaml.safe_dump(raw))
 
 
-def test_verify_reads_the_per_token_layout_of_a_ring_with_no_more_tokens_than_dcs(sandbox: ThreadedWorld) -> None:
+def test_verify_reads_the_per_token_layout_of_a_ring_with_no_more_tokens_than_dcs(
+    sandbox: ThreadedWorld,
+) -> None:
     """One node with num_tokens 1 per DC: nodetool prints a Token column and no Tokens count."""
     spec = existing(sandbox.add_existing("seed-blog"), nodes=1, num_tokens=1)
     assert isinstance(deploy_ring(spec, waits=rf.FAST), RingResult)
@@ -45,3 +50,11 @@ def test_verify_reads_the_per_token_layout_of_a_ring_with_no_more_tokens_than_dc
         seen = observe_ring(spec, dc)
         assert seen.error is None, seen.error
         assert sorted((n.dc, n.state) for n in seen.nodes) == [("aws-1", "UN"), ("azure-1", "UN")]
+
+
+def test_three_racks_join_one_node_at_a_time_and_no_pod_ever_restarts(sandbox: ThreadedWorld) -> None:
+    """Five nodes over three racks: three joiners, one per rack's StatefulSet, never two bootstrapping at once."""
+    spec = existing(sandbox.add_existing("seed-blog"), nodes=5, racks=3, dcs=1)
+    result = deploy_ring(spec, waits=rf.FAST)
+    assert [r.ready for r in result.datacenters.values()] == ["5/5 ready"]
+    assert_one_ring(spec)  # every node UN with its rack, and no container restarted on the way

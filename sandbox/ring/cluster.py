@@ -138,11 +138,15 @@ class RingSim:
         if seeds:
             ring = self.rings[seeds[0].ring_id or ""]
             members = self.members(ring.ring_id)
-            if not is_seed and any(m.up and self.state(m) == "J" for m in members):
+            joining = [m for m in members if m.up and self.state(m) == "J"]
+            if not is_seed and joining:
+                # StorageService.prepareForBootstrap with cassandra.consistent.rangemovement=true.
                 return self._crash(
                     node.node_id,
+                    "Exception (java.lang.UnsupportedOperationException) encountered during startup: "
                     "Other bootstrapping/leaving/moving nodes detected, cannot bootstrap while "
-                    "cassandra.consistent.rangemovement is true",
+                    "cassandra.consistent.rangemovement is true. Nodes detected, bootstrapping: "
+                    f"{','.join(f'/{m.ip}:7000' for m in joining)}; leaving: ; moving: ;",
                 )
             ring.members.append(node.node_id)
             node.ring_id, node.up, node.gossip_at = ring.ring_id, True, self.clock.now()
