@@ -310,14 +310,15 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
     """Once every DC is up: system keyspaces to NetworkTopologyStrategy, the new superuser, no default.
 
     In the order Cassandra needs: ALTER system_auth, system_distributed and system_traces (rf per
-    DC); `nodetool repair system_auth` on nodes whose ranges cover the ring (`repair_nodes`);
+    DC); a full `nodetool repair -full system_auth` on nodes whose ranges cover the ring
+    (`repair_nodes`), each waited for as long as it runs (`waits.repair_s`);
     CREATE ROLE the ring's admin; then, as the
     admin, ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false. Safe to re-run: when
     cassandra can no longer log in, the admin does the steps.
 
     Args:
         spec: The ring spec.
-        waits: `cql_s` bounds each CQL step's retries.
+        waits: `cql_s` bounds each CQL step's retries, `repair_s` each repair.
 
     Returns:
         Which login did the work (`cassandra` on a first run, `admin` on a re-run, `none` without auth).
@@ -355,19 +356,36 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
     return who
 
 
+# A full repair: incremental (nodetool's default since 2.2) skips data an earlier incremental repair
+# marked repaired, even for replicas a replication change has just added.
+REPAIR = ["nodetool", "repair", "-full", "system_auth"]
+
+
 def _repair(api: ApiClient, d: Datacenter, pod: str, waits: KubeWaits) -> None:
+    """One full repair of system_auth from the pod, waited for as long as it runs, never started twice.
+
+    A failure is retried (a peer restarting, or a repair of system_auth still running from an
+    earlier attempt: Cassandra refuses a second one over the same data); an exec that gives no exit
+    status within `repair_s` is not, since the repair may still be running in the pod.
+    """
     last: list[str] = []
 
     def once() -> bool | None:
-        res = exec_in_pod(api, d.namespace, pod, ["nodetool", "repair", "system_auth"])
+        res = exec_in_pod(api, d.namespace, pod, REPAIR, timeout_s=waits.repair_s)
+        if res.returncode == -1:
+            raise CqlFailed(
+                f"datacenter {d.name}, pod {pod}: {' '.join(REPAIR)} gave no answer in {waits.repair_s:g}s "
+                "and may still be running there (see `nodetool repair_admin list` or `nodetool netstats`); "
+                "not started again"
+            )
         last[:] = [res.stderr.strip()]
-        return True if res.returncode == 0 else None  # a peer restarting: try again
+        return True if res.returncode == 0 else None
 
     try:
-        wait_until(f"{d.name}: repair in {pod}", once, waits.cql_s, waits.poll_s)
+        wait_until(f"{d.name}: repair in {pod}", once, waits.repair_s, waits.poll_s)
     except KubeError:
         detail = last[0] if last else "?"
-        raise CqlFailed(f"datacenter {d.name}, pod {pod}: nodetool repair system_auth: {detail}") from None
+        raise CqlFailed(f"datacenter {d.name}, pod {pod}: {' '.join(REPAIR)}: {detail}") from None
 
 
 def repair_nodes(spec: RingSpec) -> tuple[Datacenter, list[str]]:

@@ -12,6 +12,7 @@ from flows.ring import RingResult, deploy_ring
 from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
+from tasks.cassandra import admin_credentials
 from tasks.verify import observe_ring
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_one_ring
@@ -58,3 +59,18 @@ def test_three_racks_join_one_node_at_a_time_and_no_pod_ever_restarts(sandbox: T
     result = deploy_ring(spec, waits=rf.FAST)
     assert [r.ready for r in result.datacenters.values()] == ["5/5 ready"]
     assert_one_ring(spec)  # every node UN with its rack, and no container restarted on the way
+
+
+def test_a_dc_added_later_gets_the_roles_because_the_repair_is_full(sandbox: ThreadedWorld) -> None:
+    """An incremental repair would skip the roles the first run's repair marked repaired: no login in azure-1."""
+    kubeconfig = sandbox.add_existing("seed-blog")
+    first = existing(kubeconfig, nodes=2, dcs=1)
+    assert deploy_ring(first, waits=rf.FAST).auth == "cassandra"
+    # A re-run repairs again: incrementally, that marks the admin's role repaired on aws-1.
+    assert deploy_ring(first, waits=rf.FAST).auth == "admin"
+    both = existing(kubeconfig, nodes=2, dcs=2)
+    assert deploy_ring(both, waits=rf.FAST).auth == "admin"
+    creds = admin_credentials(both)
+    for dc in ("aws-1", "azure-1"):
+        rc, _, err = rf.cqlsh(both, dc, creds.username, creds.password, "CONSISTENCY LOCAL_ONE")
+        assert rc == 0, (dc, err)

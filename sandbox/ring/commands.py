@@ -66,13 +66,13 @@ def _shell(sim: RingSim, node: Node, script: str, env: dict[str, str]) -> ExecRe
         commands = split(script, env)
     except ShellError as e:
         return ExecResult(2, "", f"{e}\n")
-    out, err, rc = "", "", 0
+    out, err, rc, seconds = "", "", 0, 0.0
     for connector, argv in commands:
         if connector == "&&" and rc != 0:
             continue
         res = _single(sim, node, argv, env, in_shell=True)
-        out, err, rc = out + res.stdout, err + res.stderr, res.returncode
-    return ExecResult(rc, out, err)
+        out, err, rc, seconds = out + res.stdout, err + res.stderr, res.returncode, seconds + res.seconds
+    return ExecResult(rc, out, err, seconds)
 
 
 def run_command(sim: RingSim, node: Node, argv: list[str], env: dict[str, str]) -> ExecResult:

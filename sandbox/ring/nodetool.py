@@ -109,6 +109,44 @@ def status(sim: RingSim, node: Node, keyspace: str | None) -> tuple[int, str, st
     return 0, "\n".join(out) + "\n", ""
 
 
+REPAIR_FAILED = "error: Repair job has failed with the error message: "
+# Two repairs over the same data at once: the second one's validation/anticompaction finds the
+# sstables already taken by the first (ActiveRepairService / CompactionManager).
+ALREADY_REPAIRING = "Cannot start multiple repair sessions over the same sstables"
+
+
+def _repair(sim: RingSim, node: Node, params: list[str]) -> ExecResult:
+    """`nodetool repair [-full] [keyspace]`: incremental unless -full; the command returns when it ends."""
+    from sandbox.ring.cluster import ExecResult
+
+    ring = sim.rings[node.ring_id or ""]
+    down = [m for m in sim.members(node.ring_id) if m is not node and not sim.live_from(node)(m)]
+    if down:
+        return ExecResult(2, "", f"{REPAIR_FAILED}Endpoint not alive: /{down[0].ip}:7000\n")
+    full = any(p in ("-full", "--full") for p in params)
+    positional = [p for p in params if not p.startswith("-")]
+    ks = positional[0] if positional else None
+    if ks is not None and ks not in ring.keyspaces:
+        return ExecResult(2, "", f"error: Keyspace [{ks}] does not exist.\n")
+    now = sim.clock.now()
+    busy = [k for k, until in ring.repairs.items() if until > now and ks in (None, k)]
+    if busy:
+        return ExecResult(2, "", f"{REPAIR_FAILED}{ALREADY_REPAIRING}\n")
+    azure_s = sim.repair_seconds(node, ks)
+    seconds = sim.clock.scaled(azure_s)
+    label = ks or "all keyspaces"
+    for k in [ks] if ks else list(ring.keyspaces):
+        ring.repairs[k] = now + seconds
+    sim.repair(node, ks, full)
+    options = f"(parallelism: parallel, primary range: false, incremental: {str(not full).lower()})"
+    out = (
+        f"Starting repair command #1, repairing keyspace {label} with repair options {options}\n"
+        f"Repair session for {label} finished\nRepair completed successfully\n"
+        f"Repair command #1 finished in {max(1, round(azure_s))} seconds\n"
+    )
+    return ExecResult(0, out, "", seconds)
+
+
 def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
     from sandbox.ring.cluster import JMX_DOWN, ExecResult
 
@@ -142,17 +180,7 @@ def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
         )
         return ExecResult(0, text, "")
     if cmd == "repair":
-        down = [m for m in sim.members(node.ring_id) if m is not node and not sim.live_from(node)(m)]
-        if down:
-            msg = f"Endpoint not alive: /{down[0].ip}:7000"
-            return ExecResult(2, "", f"error: Repair job has failed with the error message: {msg}\n")
-        positional = [p for p in params if not p.startswith("-")]
-        ks = positional[0] if positional else None
-        if ks is not None and ks not in sim.rings[node.ring_id or ""].keyspaces:
-            return ExecResult(2, "", f"error: Keyspace [{ks}] does not exist.\n")
-        sim.repair(node, ks)
-        label = ks or "all keyspaces"
-        return ExecResult(0, f"[repair #1] Repair session for {label} finished\n", "")
+        return _repair(sim, node, params)
     if cmd == "rebuild":
         positional = [p for p in params if not p.startswith("-")]
         src = positional[0] if positional else None
