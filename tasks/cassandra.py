@@ -43,9 +43,12 @@ SAFE_USER = re.compile(r"^[a-z][a-z0-9_]{2,47}$")
 SAFE_PASSWORD = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 DEFAULT_LOGIN = "-u cassandra -p cassandra"  # the image's well-known default, disabled by configure_auth
 ADMIN_LOGIN = '-u "$CASSANDRA_ADMIN_USER" -p "$CASSANDRA_ADMIN_PASSWORD"'
-# cqlsh failures that a retry can fix: a replica restarting, a coordinator not yet up, a timeout.
+# cqlsh failures that a retry can fix: a replica restarting, a coordinator not yet up, a timeout, or
+# a schema change that some DC has not acknowledged yet (cqlsh's warning, exit 2: the change is made,
+# and repeating the idempotent DDL succeeds once every DC agrees).
 TRANSIENT_CQL = ("Unavailable", "Cannot achieve consistency level", "timed out", "OperationTimedOut",
-                 "Connection refused", "NoHostAvailable", "SchemaDisagreement")  # fmt: skip
+                 "Connection refused", "NoHostAvailable", "SchemaDisagreement",
+                 "schema version mismatch detected")  # fmt: skip
 _block_lock = threading.Lock()  # DCs ensure their Secret in parallel threads; one generates
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from flows.ring import RingResult, deploy_ring
 from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
-from tasks.cassandra import admin_credentials
+from tasks.cassandra import admin_credentials, ensure_keyspaces
 from tasks.verify import observe_ring
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_one_ring
@@ -74,3 +75,26 @@ def test_a_dc_added_later_gets_the_roles_because_the_repair_is_full(sandbox: Thr
     for dc in ("aws-1", "azure-1"):
         rc, _, err = rf.cqlsh(both, dc, creds.username, creds.password, "CONSISTENCY LOCAL_ONE")
         assert rc == 0, (dc, err)
+
+
+def test_keyspace_ddl_while_a_dc_is_cut_off_waits_for_schema_agreement_instead_of_failing(
+    sandbox: ThreadedWorld,
+) -> None:
+    """cqlsh exits 2 with its schema-mismatch warning while azure-1 is unreachable; the ALTER is retried."""
+    kubeconfig = sandbox.add_existing("seed-blog")
+    assert deploy_ring(existing(kubeconfig, nodes=2, keyspaces=1), waits=rf.FAST).keyspaces == ["customers_ks"]
+    wider = existing(kubeconfig, nodes=2, keyspaces=2)
+    sandbox.call(sandbox.world.partition, "aws-1", "azure-1")
+    heal = threading.Timer(1.0, lambda: sandbox.call(sandbox.world.heal, "aws-1", "azure-1"))
+    heal.start()
+    try:
+        assert ensure_keyspaces(wider, waits=rf.FAST) == ["customers_ks"]
+    finally:
+        heal.join()
+    rc, out, err = rf.cqlsh(wider, "azure-1", *login(wider), "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = 'customers_ks'")
+    assert rc == 0 and "'aws-1': '2'" in out and "'azure-1': '2'" in out, err
+
+
+def login(spec: RingSpec) -> tuple[str, str]:
+    creds = admin_credentials(spec)
+    return creds.username, creds.password
