@@ -62,7 +62,7 @@ class CassandraRuntime:
             if not _is_cassandra(pod):
                 return self._generic_exec(pod, argv)
             result = self.ring.exec(node_id(cluster, pod), argv, env)
-        return ExecResult(result.returncode, result.stdout, result.stderr)
+        return ExecResult(result.returncode, result.stdout, result.stderr, result.seconds)
 
     def _generic_exec(self, pod: dict[str, Any], argv: list[str]) -> ExecResult:
         # Any Debian-based image has glibc's getent: the DNS check runs it in a small probe pod.
