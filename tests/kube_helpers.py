@@ -133,3 +133,6 @@ class FakeRuntime:
     def stop(self, cluster: str, pod: dict[str, Any]) -> None:
         self.stopped.append(pod["metadata"]["name"])
 
+    def logs(self, cluster: str, pod: dict[str, Any], container: str) -> list[str]:
+        return [f"started {name}" for name in self.starts if name == pod["metadata"]["name"]]
+

@@ -12,6 +12,7 @@ class ExecResult:
     returncode: int
     stdout: str
     stderr: str = ""
+    seconds: float = 0.0  # how long the command runs (real seconds) before it answers
 
 
 class PodRuntime(Protocol):
@@ -36,6 +37,10 @@ class PodRuntime(Protocol):
     ) -> ExecResult: ...
 
     def stop(self, cluster: str, pod: dict[str, Any]) -> None: ...
+
+    def logs(self, cluster: str, pod: dict[str, Any], container: str) -> list[str]:
+        """The container's output lines, oldest first (what `kubectl logs` prints)."""
+        ...
 
 
 class DefaultRuntime:
@@ -62,3 +67,6 @@ class DefaultRuntime:
 
     def stop(self, cluster: str, pod: dict[str, Any]) -> None:
         self.stopped.append((cluster, pod["metadata"]["name"]))
+
+    def logs(self, cluster: str, pod: dict[str, Any], container: str) -> list[str]:
+        return []

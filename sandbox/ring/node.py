@@ -103,6 +103,9 @@ class Node:
     ring_id: str | None = None
     joining_until: float = 0.0  # bootstrap ends at this clock time; UJ before, UN after
     role_setup_at: float = 0.0  # when CassandraRoleManager's setup task runs (0: none pending)
+    gossip_at: float = 0.0  # when the ring first heard of it (its first start in the ring)
+    # "ks/table/key" -> newest timestamp of the partition when an incremental repair marked it repaired
+    repaired: dict[str, int] = field(default_factory=dict)
     # keyspace -> table -> partition key (JSON text) -> partition (see storage.py)
     data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
@@ -112,9 +115,9 @@ class Node:
         """Stable ring position, used to order nodes (stands in for the node's token ranges)."""
         return int(hashlib.sha256(self.host_id.encode()).hexdigest()[:15], 16)
 
-    def note(self, line: str) -> None:
-        self.log.append(line)
-        del self.log[:-50]  # bounded: only the recent lines matter for pod logs
+    def note(self, *lines: str) -> None:
+        self.log.extend(lines)
+        del self.log[:-200]  # bounded: only the recent lines matter for pod logs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
