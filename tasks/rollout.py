@@ -39,6 +39,12 @@ def _revision_of(pod: dict[str, Any] | None) -> str | None:
     return ((pod or {}).get("metadata") or {}).get("labels", {}).get(n.REVISION_LABEL)
 
 
+def _all_ready(api: ApiClient, ns: str, pods: list[str]) -> bool | None:
+    items = request(api, "GET", f"/api/v1/namespaces/{ns}/pods").get("items") or []
+    ready = {p["metadata"]["name"] for p in items if is_ready(p)}
+    return True if set(pods) <= ready else None
+
+
 def roll_outdated(api: ApiClient, d: Datacenter, pods: list[str], waits: KubeWaits) -> list[str]:
     """Restart each pod not on its StatefulSet's revision, last pod first (seeds last), one at a time.
 
@@ -57,6 +63,9 @@ def roll_outdated(api: ApiClient, d: Datacenter, pods: list[str], waits: KubeWai
         path = f"/api/v1/namespaces/{ns}/pods/{pod}"
         if _revision_of(get_or_none(api, path)) == revision:
             continue
+        # As the StatefulSet controller does: the next pod goes only while every pod of the DC serves.
+        wait_until(f"{d.name}: every pod Ready before restarting {pod}", lambda: _all_ready(api, ns, pods),
+                   waits.pod_ready_s, waits.poll_s)
         call(f"delete pod {ns}/{pod}", request, api, "DELETE", path)
 
         def back(path: str = path, revision: str = revision) -> bool | None:
