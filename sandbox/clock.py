@@ -26,6 +26,12 @@ AZURE_DURATIONS: dict[str, float] = {
     "repair_per_remote_dc": 15,  # a node heard of through gossip is neither live nor unreachable until it echoes
     "pvc_bind": 5,
     "lb_address": 20,
+    # A Vnet2Vnet tunnel reports Connected this long after both directions are provisioned.
+    "tunnel": 2 * 60,
+    # A deleted cluster's node NICs stay attached to its subnet this long (InUseSubnetCannotBeDeleted).
+    "nic_release": 2 * 60,
+    # A deleted resource stays in its group's resource list this long (ARM's cache, until its GET says 404).
+    "arm_cache": 30,
 }
 
 
