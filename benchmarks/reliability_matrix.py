@@ -426,6 +426,60 @@ def killed_worker(env: Env, row: Row) -> None:
     )
 
 
+SANDBOX_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+OTHER_SUBSCRIPTION = "22222222-2222-2222-2222-222222222222"
+
+
+def same_names_elsewhere(env: Env, row: Row) -> None:
+    """Staging and prod: the same ring and DC names in two subscriptions of one Entra tenant.
+
+    The sandbox's Kubernetes side keys clusters by name, so the second ring is provisioned in ARM
+    (groups, networks, gateways, identities, grants, clusters, links) and the first is verified again.
+    """
+    from flows.provision import provision_azure
+    from multidc_core.load import load_spec
+
+    start = time.monotonic()
+    first = env.run()
+    other = load_spec(env.spec.read_text().replace(SANDBOX_SUBSCRIPTION, OTHER_SUBSCRIPTION))
+    second = provision_azure(spec=other, cloud_block=env.block, return_state=True)
+    again = env.verify()
+    row.seconds = time.monotonic() - start
+    grants = Counter(
+        r["properties"]["scope"].split("/")[2]
+        for r in env.world.arm.resources("Microsoft.Authorization/roleAssignments")
+    )
+    clusters = Counter(
+        r["id"].split("/")[2]
+        for r in env.world.arm.resources("Microsoft.ContainerService/managedClusters")
+        if r["properties"]["provisioningState"] == "Succeeded"
+    )
+    both = {SANDBOX_SUBSCRIPTION: 2, OTHER_SUBSCRIPTION: 2}
+    row.ok = whole(first) and second.is_completed() and again.is_completed() and grants == clusters == both
+    row.outcome = (
+        "both built: 2 grants and 2 clusters per subscription; the first ring still whole"
+        if row.ok
+        else first_line(error_of(second) or error_of(first) or f"grants {dict(grants)}, clusters {dict(clusters)}")
+    )
+
+
+def non_zonal_region(env: Env, row: Row) -> None:
+    """dc2 moved to westus, a region without availability zones, keeping its zones and VpnGw1AZ."""
+    env.spec.write_text(env.spec.read_text().replace("location: southcentralus", "location: westus"))
+    start = time.monotonic()
+    state = env.run()
+    row.seconds = time.monotonic() - start
+    message = error_of(state)
+    calls = len(env.world.arm.requests())
+    named = "datacenters[1].azure.location" in message and "datacenters[1].azure.zones" in message
+    row.ok = state.is_failed() and named and "global-peering" in message and calls == 0
+    row.outcome = (
+        f"rejected before any call ({calls} ARM requests), naming dc2's location and zones and the fix"
+        if row.ok
+        else first_line(message or f"{calls} ARM requests")
+    )
+
+
 def verify_faults(env: Env, rows: dict[str, Row]) -> None:
     """Partition and node down while verify-ring runs, on one built ring."""
     built = env.run()
@@ -589,6 +643,21 @@ SCENARIOS = [
         "node-down dc2/cassandra-rack3-0, verify-ring",
         "degraded, the node DN",
         None,
+        quick=True,
+    ),
+    Scenario(
+        "same-names",
+        "second ring with the same names in another subscription (both build)",
+        "ring rel<n> in subscription 0000..., then the same spec in 2222... (one tenant)",
+        "both build; role assignment names differ (unique per tenant)",
+        same_names_elsewhere,
+    ),
+    Scenario(
+        "non-zonal",
+        "a region without availability zones",
+        "dc2 in westus with zones 1-3 and VpnGw1AZ",
+        "rejected before any call, naming the fields and the fix",
+        non_zonal_region,
         quick=True,
     ),
     Scenario(

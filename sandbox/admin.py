@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.kube.cluster import merged_kubeconfig
 from sandbox.world import World
 
 FAULT_KINDS = (
@@ -121,6 +122,11 @@ def make_admin_app(world: World) -> web.Application:
         except (KeyError, ValueError, TypeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
 
+    async def kubeconfig(_: web.Request) -> web.Response:
+        # One context per cluster, named after it, as `az aks get-credentials` names AKS contexts.
+        clusters = {name: e.kube for name, e in sorted(world.clusters.items())}
+        return web.Response(text=merged_kubeconfig(clusters), content_type="application/yaml")
+
     async def delete_faults(_: web.Request) -> web.Response:
         clear_faults(world)
         return web.json_response({"ok": True})
@@ -129,6 +135,7 @@ def make_admin_app(world: World) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/status", get_status)
     app.router.add_get("/requests", requests)
+    app.router.add_get("/kubeconfig", kubeconfig)
     app.router.add_post("/faults", post_fault)
     app.router.add_delete("/faults", delete_faults)
     return app

@@ -60,6 +60,10 @@ def az(spec: RingSpec, dc: str) -> AzureDC:
     return settings
 
 
+def _norm_location(location: object) -> str:
+    return str(location or "").replace(" ", "").lower()
+
+
 def _no_tags(_: Wire) -> str | None:
     # Child resources (peerings) take no tags; they are ours because their parent VNet is.
     return None
@@ -114,6 +118,11 @@ def ensure_resource_group(cloud: AzureCloud, spec: RingSpec, dc: str) -> Resourc
         owner=tag_owner(spec.name, None),
         deadline_s=cloud.resource_deadline_seconds,
     )
+    found = Ensurer(cloud).read(ops)
+    if found and _norm_location(found.get("location")) != _norm_location(desired["location"]):
+        # A group's location is fixed at creation (a PUT with another answers 409
+        # InvalidResourceGroupLocation); resources may live in other regions than their group.
+        desired = {**desired, "location": found["location"]}
     compare = desired
     if len(sharers) > 1:
         # The first DC's tag stays on a shared group; comparing it would rewrite it every run.

@@ -29,13 +29,14 @@ from tasks.kube_objects import (
     apply_object,
     call,
     diagnose_pod,
-    get_or_none,
     is_ready,
     object_name,
     read,
     request,
     wait_until,
 )
+from tasks.kube_watch import watch_until
+from tasks.rollout import roll_outdated
 
 # Generated credentials use only these characters, so that they can sit inside a CQL identifier,
 # a CQL string literal and a shell double-quoted word without any escaping.
@@ -187,17 +188,17 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
     for pod in pods:
         pvc = f"data-{pod}"
 
-        def bound(pvc: str = pvc) -> bool | None:
-            live = get_or_none(api, f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{pvc}") or {}
-            return True if (live.get("status") or {}).get("phase") == "Bound" else None
+        def bound(live: dict[str, Any] | None) -> bool | None:
+            return True if ((live or {}).get("status") or {}).get("phase") == "Bound" else None
 
-        def ready(pod: str = pod) -> bool | None:
-            live = get_or_none(api, f"/api/v1/namespaces/{ns}/pods/{pod}")
+        def ready(live: dict[str, Any] | None) -> bool | None:
             return True if live is not None and is_ready(live) else None
 
-        for what, check, deadline in (("PVC Bound", bound, w.pvc_bound_s), ("Ready", ready, w.pod_ready_s)):
+        steps = (("PVC Bound", "PersistentVolumeClaim", pvc, bound, w.pvc_bound_s),
+                 ("Ready", "Pod", pod, ready, w.pod_ready_s))
+        for what, kind, name, check, deadline in steps:
             try:
-                wait_until(f"{dc}: {ns}/{pod} {what}", check, deadline, w.poll_s)
+                watch_until(api, f"{dc}: {ns}/{pod} {what}", kind, ns, name, check, deadline)
             except KubeError as exc:
                 raise PodNotReadyError(
                     f"datacenter {dc}: pod {ns}/{pod} not {what} after {deadline:g}s: {diagnose_pod(api, ns, pod)}"
@@ -207,6 +208,7 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
         if count != logged:  # racks start in parallel: several pods may have come up meanwhile
             log.info("%s: %d/%d%s ready", dc, count, len(pods), part)
             logged = count
+    roll_outdated(api, d, pods, w)  # a changed cassandra.yaml: one pod at a time, each back UN
     return f"{len(pods)}/{len(pods)}{part} ready"
 
 
@@ -312,13 +314,8 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
         sh.alter_if_needed(None, system, create=False)
         _repair_system_auth(spec, sh.waits)
         return "none"
-    rc, _, err = sh.run(DEFAULT_LOGIN, ["CONSISTENCY"])
-    if rc != 0 and "AuthenticationFailed" not in err:
-        raise CqlFailed(
-            f"datacenter {sh.dc.name}, pod {sh.pod}: cqlsh cannot connect (exit {rc}): {err.strip()}"
-        )
-    login, who = (DEFAULT_LOGIN, "cassandra") if rc == 0 else (ADMIN_LOGIN, "admin")
-    if rc != 0:
+    login, who = _first_login(sh)
+    if who == "admin":
         log.info("cassandra/cassandra cannot log in (already disabled): continuing as the ring's admin")
     altered = sh.alter_if_needed(login, system, create=False)
     log.info("system keyspaces altered: %s", ", ".join(altered) or "none (already as the spec says)")
@@ -336,6 +333,30 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
         "auth configured: system keyspaces %s; superuser %s", system_replication(spec), sh.creds.username
     )
     return who
+
+
+def _first_login(sh: _Cqlsh) -> tuple[str, str]:
+    """cassandra/cassandra on a first run, the admin on a re-run. Neither yet is a ring whose default
+    superuser does not exist yet (CassandraRoleManager creates it about 10 s after a node starts):
+    both are tried again until `cql_s`."""
+    last: list[str] = []
+
+    def once() -> tuple[str, str] | None:
+        for login, who in ((DEFAULT_LOGIN, "cassandra"), (ADMIN_LOGIN, "admin")):
+            rc, _, err = sh.run(login, ["CONSISTENCY"])
+            if rc == 0:
+                return login, who
+            if "AuthenticationFailed" not in err:
+                raise CqlFailed(f"datacenter {sh.dc.name}, pod {sh.pod}: cqlsh cannot connect (exit {rc}): "
+                                f"{err.strip()}")
+            last[:] = [err.strip()]
+        return None
+
+    try:
+        return wait_until(f"{sh.dc.name}: a login as cassandra or the admin", once, sh.waits.cql_s, sh.waits.poll_s)
+    except KubeError as exc:
+        raise CqlFailed(f"datacenter {sh.dc.name}, pod {sh.pod}: neither cassandra/cassandra nor the ring's admin "
+                        f"can log in after {sh.waits.cql_s:g}s: {last[0] if last else ''}") from exc
 
 
 def _repair(api: ApiClient, d: Datacenter, pod: str, waits: KubeWaits) -> None:

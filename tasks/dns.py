@@ -27,6 +27,7 @@ from tasks.kube_objects import (
     request,
     wait_until,
 )
+from tasks.kube_watch import watch_until
 
 PROBE_POD = "multidc-dns-probe"
 PROBE_CONTAINER = "probe"
@@ -94,12 +95,12 @@ def ensure_dns_exposed(spec: RingSpec, dc: str, waits: KubeWaits | None = None) 
         return " ".join(f"{a}:{ports[0]['nodePort']}" for a in kc.dns_addresses)
     pinned = str(d.azure.dns_lb_ip) if d.azure is not None and d.azure.dns_lb_ip is not None else None
 
-    def address() -> str | None:
-        return _service_address(read(api, svc) or {}, pinned)
+    def address(live: dict[str, Any] | None) -> str | None:
+        return _service_address(live or {}, pinned)
 
     what = f"{dc}: LoadBalancer address of {n.KUBE_SYSTEM}/{n.DNS_SERVICE_NAME}"
     try:
-        ip = wait_until(what, address, w.dns_address_s, w.poll_s)
+        ip = watch_until(api, what, "Service", n.KUBE_SYSTEM, n.DNS_SERVICE_NAME, address, w.dns_address_s)
     except WaitTimeout as exc:
         events = (get_or_none(api, f"/api/v1/namespaces/{n.KUBE_SYSTEM}/events") or {}).get("items") or []
         mine = [e for e in events if (e.get("involvedObject") or {}).get("name") == n.DNS_SERVICE_NAME]
@@ -249,12 +250,12 @@ def check_dns(spec: RingSpec, dc: str, fqdns: list[str], waits: KubeWaits | None
     pod = probe_pod(spec, d)
     apply_object(api, pod)
 
-    def running() -> bool | None:
-        live = read(api, pod) or {}
-        return True if (live.get("status") or {}).get("phase") == "Running" else None
+    def running(live: dict[str, Any] | None) -> bool | None:
+        return True if ((live or {}).get("status") or {}).get("phase") == "Running" else None
 
     try:  # an image pull can be slow: the probe gets a pod's deadline, not the DNS one
-        wait_until(f"{dc}: pod {d.namespace}/{PROBE_POD} Running", running, w.pod_ready_s, w.poll_s)
+        what = f"{dc}: pod {d.namespace}/{PROBE_POD} Running"
+        watch_until(api, what, "Pod", d.namespace, PROBE_POD, running, w.pod_ready_s)
     except KubeError as exc:
         raise KubeError(f"{exc}: {diagnose_pod(api, d.namespace, PROBE_POD)}") from None
     # One `getent hosts` per attempt for every name still unresolved (it prints "ip name" for each

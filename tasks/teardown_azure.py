@@ -180,29 +180,47 @@ def _description_owner(spec: RingSpec, dc: str) -> Callable[[Wire], str | None]:
     return check
 
 
+def grant_targets(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[Doomed]:
+    """The DC's Network Contributor grants, found on the node subnet by their description.
+
+    A grant's name holds its principal (naming.role_assignment_name), which a re-created identity
+    changes, and older runs named grants otherwise: the description is what marks them ours.
+    """
+    a = az(spec, dc)
+    grants = cloud.authorization_client(a.subscription_id).role_assignments
+    scope = naming.role_assignment_scope(spec, dc)
+    owner = _description_owner(spec, dc)
+
+    def ours() -> list[str]:
+        try:
+            return [g.name for g in grants.list_for_scope(scope, filter="atScope()") if owner(to_wire(g)) is None]
+        except ResourceNotFoundError:  # the subnet is gone, and its grants with it
+            return []
+
+    names = Ensurer(cloud).call(f"role assignments at {scope}", ours)
+    if not names:
+        return [Doomed("role assignment", bodies.ROLE_ASSIGNMENT_ARTIFACT, lambda: None, lambda: None, owner, 0)]
+    quick = cloud.resource_deadline_seconds
+    return [
+        Doomed("role assignment", n, partial(grants.get, scope, n), partial(grants.delete, scope, n), owner, quick)
+        for n in names
+    ]
+
+
 def base_targets(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[Doomed]:
     """What is left once cluster and gateway are gone, in order: IP, grant, identity, VNet last."""
     a = az(spec, dc)
     rg, ring = a.resource_group, spec.name
     ips = cloud.network_client(a.subscription_id).public_ip_addresses
-    grants = cloud.authorization_client(a.subscription_id).role_assignments
     ids = cloud.msi_client(a.subscription_id).user_assigned_identities
     vnets = cloud.network_client(a.subscription_id).virtual_networks
-    ip, grant = naming.public_ip_name(ring, dc), naming.role_assignment_name(ring, dc)
+    ip = naming.public_ip_name(ring, dc)
     ident, vnet = naming.identity_name(ring, dc), naming.vnet_name(ring, dc)
-    scope = naming.role_assignment_scope(spec, dc)
     owner = tag_owner(ring, dc)
     quick = cloud.resource_deadline_seconds
     return [
         Doomed("public IP", ip, partial(ips.get, rg, ip), partial(ips.begin_delete, rg, ip), owner, quick),
-        Doomed(
-            "role assignment",
-            grant,
-            partial(grants.get, scope, grant),
-            partial(grants.delete, scope, grant),
-            _description_owner(spec, dc),
-            quick,
-        ),
+        *grant_targets(cloud, spec, dc),
         Doomed(
             "managed identity",
             ident,

@@ -218,7 +218,7 @@ def test_identity_gets_network_contributor_on_its_subnet(
     ident = ensure_identity.fn(cloud, spec, dc)
     grant = ensure_role_assignment.fn(cloud, spec, dc, ident.principal_id)
     assert grant.action == "created"
-    assignment = only(arm, naming.T_ROLE_ASSIGNMENT, naming.role_assignment_name(spec.name, dc))
+    assignment = only(arm, naming.T_ROLE_ASSIGNMENT, naming.dc_role_assignment_name(spec, dc, ident.principal_id))
     assert assignment["properties"]["principalId"] == ident.principal_id
     assert assignment["properties"]["roleDefinitionId"].endswith(naming.NETWORK_CONTRIBUTOR_ROLE)
     assert assignment["properties"]["scope"].lower() == naming.role_assignment_scope(spec, dc).lower()

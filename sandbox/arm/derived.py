@@ -17,6 +17,7 @@ PUBLIC_IP = "microsoft.network/publicipaddresses"
 CONNECTION = "microsoft.network/connections"
 CLUSTER = "microsoft.containerservice/managedclusters"
 IDENTITY = "microsoft.managedidentity/userassignedidentities"
+ROLE_ASSIGNMENT = "microsoft.authorization/roleassignments"
 
 
 def state(r: dict[str, Any] | None) -> str | None:

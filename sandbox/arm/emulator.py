@@ -19,7 +19,7 @@ from sandbox.arm.ids import key
 from sandbox.arm.injected import Injected
 from sandbox.arm.operations import Operation, Operations, iso, retry_after
 from sandbox.arm.store import Store
-from sandbox.arm.types import SPECS, TypeSpec, build
+from sandbox.arm.types import SPECS, TENANT_ID, TypeSpec, build
 from sandbox.clock import AZURE_DURATIONS, Clock
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,9 @@ class ArmEmulator(Injected):
         self._timers: list[asyncio.TimerHandle] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopper: Any = None
+        # Provider namespace (lower case) -> the api-versions it serves, as a sovereign cloud whose
+        # providers lag public Azure's; a namespace not listed serves any version.
+        self.api_versions: dict[str, set[str]] = {}
 
     # --- public queries -------------------------------------------------------------------
 
@@ -382,22 +385,34 @@ class ArmEmulator(Injected):
         return ids - {""}
 
     def _check_role_assignment(self, ra: dict[str, Any], existing: dict[str, Any] | None) -> None:
+        """Azure RBAC's rules: scope exists, principal known, names unique in the tenant, one grant per triple.
+
+        Role assignment names are unique in the whole Entra tenant, whatever their scope; the emulator is
+        one tenant holding every subscription, so a name is looked up across all of them.
+        """
         p = ra["properties"]
         scope = p["scope"]
         if scope != "/" and key(scope).count("/") > 2 and self.store.get(scope) is None:
             raise not_found(scope, "ResourceGroupNotFound" if key(scope).count("/") == 4 else "ResourceNotFound")
         if p["principalId"].lower() not in self.known_principals():
             raise bad_request("PrincipalNotFound", f"Principal {p['principalId']} does not exist in the directory "
-                              f"{'72f988bf-86f1-41af-91ab-2d7cd011db47'}.")
-        if existing is not None:
-            old = existing["properties"]
-            if (old["principalId"], old["roleDefinitionId"].lower()) != (p["principalId"], p["roleDefinitionId"].lower()):
-                raise bad_request("RoleAssignmentUpdateNotPermitted",
-                                  "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
+                              f"{TENANT_ID}.")
+        same_name = existing or next((o for o in self.store.of_type(derived.ROLE_ASSIGNMENT)
+                                      if o["name"].lower() == ra["name"].lower()), None)
+        if same_name is not None:
+            old = same_name["properties"]
+            if (key(old["scope"]), old["principalId"].lower(), _role_guid(old)) != (
+                    key(scope), p["principalId"].lower(), _role_guid(p)):
+                raise ArmError(409, "RoleAssignmentUpdateNotPermitted",
+                               "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
             return
-        for other in self.store.of_type("Microsoft.Authorization/roleAssignments"):
+        for other in self.store.of_type(derived.ROLE_ASSIGNMENT):
             op = other["properties"]
             if (key(op["scope"]) == key(scope) and op["principalId"].lower() == p["principalId"].lower()
-                    and op["roleDefinitionId"].rsplit("/", 1)[-1].lower() == p["roleDefinitionId"].rsplit("/", 1)[-1].lower()):
+                    and _role_guid(op) == _role_guid(p)):
                 raise ArmError(409, "RoleAssignmentExists", f"The role assignment already exists. The ID of the "
                                f"existing role assignment is {other['name']}.")
+
+
+def _role_guid(props: dict[str, Any]) -> str:
+    return str(props["roleDefinitionId"]).rsplit("/", 1)[-1].lower()
