@@ -17,6 +17,8 @@ from multidc_core.spec import (
     QUANTITY,
     SUBSCRIPTION_ID,
     CassandraDC,
+    Cloud,
+    CorednsMode,
     Datacenter,
     DnsExposure,
     InterconnectMode,
@@ -33,6 +35,8 @@ LOCATION = re.compile(r"^[a-z][a-z0-9]*$")
 VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 K8S_VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
 IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$")
+# A Kubernetes annotation key: an optional DNS subdomain prefix and a name of at most 63 characters.
+ANNOTATION_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 AZURE_ZONES = ("1", "2", "3")
 # Cassandra owns these; CREATE KEYSPACE on them fails or, worse, alters system replication.
 SYSTEM_KEYSPACES = frozenset(
@@ -482,3 +486,38 @@ def _kubeconfig(spec: RingSpec) -> Iterator[Problem]:
                 "is ignored with dns_exposure 'loadbalancer'",
                 "remove dns_addresses, or set dns_exposure to nodeport or address",
             )
+        yield from _cloud(kc.cloud, kc.dns_lb_annotations, exposure, kc.coredns_mode, p)
+
+
+def _cloud(
+    cloud: Cloud, annotations: dict[str, str], exposure: DnsExposure, mode: CorednsMode | None, p: str
+) -> Iterator[Problem]:
+    lb = exposure is DnsExposure.LOADBALANCER
+    if lb and cloud is Cloud.OTHER and not annotations:
+        yield Problem(
+            f"{p}.cloud",
+            "is 'other' with dns_exposure 'loadbalancer': without its cloud's annotation the load balancer "
+            "in front of kube-dns gets a public address (a DNS resolver open to the internet)",
+            "set cloud to aks, eks or gke, or give dns_lb_annotations that make the load balancer internal, "
+            "or use dns_exposure nodeport or address",
+        )
+    if annotations and not lb:
+        yield Problem(
+            f"{p}.dns_lb_annotations",
+            f"is ignored with dns_exposure {exposure.value!r}",
+            "remove dns_lb_annotations, or set dns_exposure to loadbalancer",
+        )
+    for key, value in annotations.items():
+        if not ANNOTATION_KEY.match(key) or not value.isprintable():
+            yield Problem(
+                f"{p}.dns_lb_annotations",
+                f"key {show(key)} is not an annotation key, or its value holds control characters",
+                "use keys like service.beta.kubernetes.io/aws-load-balancer-scheme and one-line values",
+            )
+    if mode is CorednsMode.CUSTOM and cloud in (Cloud.EKS, Cloud.GKE):
+        yield Problem(
+            f"{p}.coredns_mode",
+            f"is 'coredns-custom', but the DNS of {cloud.value} clusters does not import a coredns-custom "
+            "ConfigMap (only AKS does)",
+            "use coredns_mode: corefile, or leave it out",
+        )

@@ -62,7 +62,7 @@ class CassandraRuntime:
             if not _is_cassandra(pod):
                 return self._generic_exec(pod, argv)
             result = self.ring.exec(node_id(cluster, pod), argv, env)
-        return ExecResult(result.returncode, result.stdout, result.stderr)
+        return ExecResult(result.returncode, result.stdout, result.stderr, result.seconds)
 
     def _generic_exec(self, pod: dict[str, Any], argv: list[str]) -> ExecResult:
         # Any Debian-based image has glibc's getent: the DNS check runs it in a small probe pod.
@@ -71,6 +71,14 @@ class CassandraRuntime:
             me = pod.get("status", {}).get("podIP", "")
             found = [(name, self.network.resolve(me, name)) for name in argv[2:]]
             out = "".join(f"{ip}       {name}\n" for name, ip in found if ip)
+            return ExecResult(0 if all(ip for _, ip in found) else 2, out)
+        if len(argv) >= 3 and argv[:2] == ["getent", "ahostsv4"]:
+            # glibc: each address once per socket type, the canonical name on its first line only.
+            me = pod.get("status", {}).get("podIP", "")
+            found = [(name, self.network.resolve(me, name)) for name in argv[2:]]
+            out = "".join(
+                f"{ip:<15} STREAM {name}\n{ip:<15} DGRAM  \n{ip:<15} RAW    \n" for name, ip in found if ip
+            )
             return ExecResult(0 if all(ip for _, ip in found) else 2, out)
         if argv[:1] == ["true"] or argv[:1] == ["sleep"]:
             return ExecResult(0, "")

@@ -64,9 +64,12 @@ class Controllers:
         faults: KubeFaults,
         pod_cidr: str,
         lb_cidr: str,
+        flavor: str = "aks",
+        region: str = "",
     ) -> None:
         self.cluster, self.store, self.clock, self.runtime, self.faults = cluster, store, clock, runtime, faults
         self.pod_cidr, self.lb_cidr = pod_cidr, lb_cidr
+        self.flavor, self.region = flavor, region
         self.loop: asyncio.AbstractEventLoop | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._queued: set[Key] = set()
@@ -365,9 +368,10 @@ class Controllers:
 
     def dump(self) -> dict[str, Any]:
         return {"restarts": copy.deepcopy(self.restarts), "template_seen": copy.deepcopy(self.template_seen),
-                "emptydirs": copy.deepcopy(self.emptydirs)}
+                "emptydirs": copy.deepcopy(self.emptydirs), "lb_dns_names": self.services.dump()}
 
     def load(self, data: dict[str, Any]) -> None:
         self.restarts = copy.deepcopy(data.get("restarts", []))
         self.template_seen = copy.deepcopy(data.get("template_seen", {}))
         self.emptydirs = copy.deepcopy(data.get("emptydirs", {}))
+        self.services.load(data.get("lb_dns_names", {}))

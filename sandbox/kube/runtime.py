@@ -12,6 +12,7 @@ class ExecResult:
     returncode: int
     stdout: str
     stderr: str = ""
+    seconds: float = 0.0  # how long the command runs (real seconds) before it answers
 
 
 class PodRuntime(Protocol):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.clock import Clock
+from sandbox.clock import AZURE_DURATIONS, Clock
 from sandbox.ring import storage, syslog
 from sandbox.ring.auth import SUPERUSER_SETUP_DELAY_S, default_role_cells
 from sandbox.ring.consistency import Coordinator, Unavailable, replicas
@@ -26,6 +26,7 @@ class ExecResult:
     returncode: int
     stdout: str
     stderr: str
+    seconds: float = 0.0  # how long the command runs (real seconds) before it answers
 
 
 class RingSim:
@@ -155,14 +156,18 @@ class RingSim:
         if seeds:
             ring = self.rings[seeds[0].ring_id or ""]
             members = self.members(ring.ring_id)
-            if not is_seed and any(m.up and self.state(m) == "J" for m in members):
+            joining = [m for m in members if m.up and self.state(m) == "J"]
+            if not is_seed and joining:
+                # StorageService.prepareForBootstrap with cassandra.consistent.rangemovement=true.
                 return self._crash(
                     node.node_id,
+                    "Exception (java.lang.UnsupportedOperationException) encountered during startup: "
                     "Other bootstrapping/leaving/moving nodes detected, cannot bootstrap while "
-                    "cassandra.consistent.rangemovement is true",
+                    "cassandra.consistent.rangemovement is true. Nodes detected, bootstrapping: "
+                    f"{','.join(f'/{m.ip}:7000' for m in joining)}; leaving: ; moving: ;",
                 )
             ring.members.append(node.node_id)
-            node.ring_id, node.up = ring.ring_id, True
+            node.ring_id, node.up, node.gossip_at = ring.ring_id, True, self.clock.now()
             self._gossip_up(node)
             if not is_seed:  # seeds never auto-bootstrap; others stream and stay UJ for a while
                 node.joining_until = self.clock.now() + self.clock.duration("node_bootstrap")
@@ -247,22 +252,57 @@ class RingSim:
                         copied += 1
         return copied
 
-    def repair(self, node: Node, keyspace: str | None) -> int:
-        """Anti-entropy repair of this node's ranges: all live replicas end with the merged data."""
-        copied = self._stream_to(node, None, keyspace)
+    def repair(self, node: Node, keyspace: str | None, full: bool) -> int:
+        """Anti-entropy repair of this node's ranges: its live replicas end with the merged data.
+
+        Full: every copy takes part. Incremental (nodetool's default): only copies not yet marked
+        repaired on their replica do, and afterwards every replica marks what it holds as repaired,
+        so data repaired once is never streamed again, even to a replica that a replication change
+        added later (Cassandra docs, "Incremental and Full Repairs").
+        """
         ring = self.rings[node.ring_id or ""]
         members = self.members(ring.ring_id)
         live = self.live_from(node)
+        sources = [m for m in members if m is node or live(m)]
+        copied = 0
         for ks_name, ks in ring.keyspaces.items():
             if keyspace not in (None, ks_name):
                 continue
-            for table, held in ((t, node.data.get(ks_name, {}).get(t, {})) for t in ks.tables):
-                for key, part in held.items():
-                    for r in replicas(ks, key, members):
-                        if r is not node and live(r):
-                            theirs = r.data.setdefault(ks_name, {}).setdefault(table, {})
-                            theirs[key] = storage.merge(theirs.get(key), part)
+            for table in ks.tables:
+                for key in {k for m in sources for k in m.data.get(ks_name, {}).get(table, {})}:
+                    owners = [r for r in replicas(ks, key, members) if r in sources]
+                    if node not in owners:
+                        continue
+                    mark = f"{ks_name}/{table}/{key}"
+                    merged = None
+                    for m in sources:
+                        part = m.data.get(ks_name, {}).get(table, {}).get(key)
+                        if part is not None and (full or storage.newest(part) > m.repaired.get(mark, -1)):
+                            merged = storage.merge(merged, part)
+                    if merged is None:
+                        continue
+                    for r in owners:
+                        held = r.data.setdefault(ks_name, {}).setdefault(table, {})
+                        new = storage.merge(held.get(key), merged)
+                        if new != held.get(key):
+                            held[key] = new
+                            copied += 1
+                        if not full and new is not None:
+                            r.repaired[mark] = storage.newest(new)
         return copied
+
+    def repair_seconds(self, node: Node, keyspace: str | None) -> float:
+        """Length of a repair in Azure seconds: a session, plus the data compared and the DCs it crosses."""
+        ring = self.rings[node.ring_id or ""]
+        members = self.members(ring.ring_id)
+        names = [k for k in ring.keyspaces if keyspace in (None, k)]
+        size = sum(len(json.dumps(m.data.get(k, {}))) for m in members for k in names)
+        remote = {m.config.dc for m in members} - {node.config.dc}
+        return (
+            AZURE_DURATIONS["repair_session"]
+            + AZURE_DURATIONS["repair_per_mib"] * size / (1 << 20)
+            + AZURE_DURATIONS["repair_per_remote_dc"] * len(remote)
+        )
 
     def rebuild(self, node: Node, source_dc: str | None) -> int:
         return self._stream_to(node, source_dc)

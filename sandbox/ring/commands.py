@@ -71,7 +71,7 @@ def _shell(sim: RingSim, node: Node, script: str, env: dict[str, str]) -> ExecRe
         commands = split(script, env)
     except ShellError as e:
         return ExecResult(2, "", f"{e}\n")
-    out, err, rc, piped, skip = "", "", 0, "", False
+    out, err, rc, piped, skip, seconds = "", "", 0, "", False, 0.0
     for i, (connector, argv) in enumerate(commands):
         if connector != "|":  # a list item starts: `&&` skips the whole pipeline after a failure
             skip = connector == "&&" and rc != 0
@@ -82,8 +82,9 @@ def _shell(sim: RingSim, node: Node, script: str, env: dict[str, str]) -> ExecRe
             piped = res.stdout
         else:
             out += res.stdout
-        err, rc = err + res.stderr, res.returncode  # a pipeline's status is its last command's
-    return ExecResult(rc, out, err)
+        # a pipeline's status is its last command's
+        err, rc, seconds = err + res.stderr, res.returncode, seconds + res.seconds
+    return ExecResult(rc, out, err, seconds)
 
 
 def run_command(sim: RingSim, node: Node, argv: list[str], env: dict[str, str]) -> ExecResult:

@@ -103,6 +103,9 @@ class Node:
     ring_id: str | None = None
     joining_until: float = 0.0  # bootstrap ends at this clock time; UJ before, UN after
     role_setup_at: float = 0.0  # when CassandraRoleManager's setup task runs (0: none pending)
+    gossip_at: float = 0.0  # when the ring first heard of it (its first start in the ring)
+    # "ks/table/key" -> newest timestamp of the partition when an incremental repair marked it repaired
+    repaired: dict[str, int] = field(default_factory=dict)
     # keyspace -> table -> partition key (JSON text) -> partition (see storage.py)
     data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
