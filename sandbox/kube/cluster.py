@@ -214,6 +214,10 @@ class KubeCluster:
         """The pod's container crashes on its next `times` starts (None: until cleared)."""
         self._on_loop(lambda: self.faults.crash_loops.__setitem__((namespace, pod), times))
 
+    def wrong_probe(self, namespace: str, pod: str, command: list[str]) -> None:
+        """The kubelet runs `command` as the pod's readiness probe (a probe gone wrong) until cleared."""
+        self._on_loop(lambda: self.faults.probes.__setitem__((namespace, pod), list(command)))
+
     def clear_crash_loop(self, namespace: str, pod: str) -> None:
         self._on_loop(lambda: self.faults.crash_loops.pop((namespace, pod), None))
 
