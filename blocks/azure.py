@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
@@ -20,6 +24,7 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, model_validator
 
 CredentialKind = Literal["default", "service-principal", "static-token"]
+ArmClient = Literal["network", "containerservice", "resource", "authorization", "msi"]
 
 # A static token is valid "forever" as far as azure-core's refresh logic is concerned.
 _STATIC_TOKEN_LIFETIME_S = 24 * 3600
@@ -36,6 +41,44 @@ class StaticTokenCredential:
 
     def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
         return AccessTokenInfo(self._token, int(time.time()) + _STATIC_TOKEN_LIFETIME_S)
+
+    def close(self) -> None:
+        """Nothing to release; here so every credential closes alike at exit."""
+
+
+# One credential per process and identity: each holds its own token cache (and, for
+# DefaultAzureCredential, a chain of sub-credentials with HTTP sessions), so a new one per client
+# would ask Entra ID for a token per task. They are closed when the process exits.
+_CREDENTIALS: dict[str, Any] = {}
+_CREDENTIALS_LOCK = threading.Lock()
+
+
+def close_credentials() -> None:
+    """Close every credential this process made (registered with atexit)."""
+    with _CREDENTIALS_LOCK:
+        made = list(_CREDENTIALS.values())
+        _CREDENTIALS.clear()
+    for cred in made:
+        cred.close()
+
+
+atexit.register(close_credentials)
+
+
+def _pin_api_version(version: str) -> Callable[[Any], None]:
+    """azure-core raw_request_hook that sends `version` as every request's api-version.
+
+    azure-mgmt-network (33, generated from TypeSpec) takes api_version per operation only and
+    ignores it on the client, so the hook is what pins it for that client.
+    """
+
+    def hook(request: Any) -> None:
+        http = request.http_request
+        parts = urlsplit(http.url)
+        query = [(k, version if k.lower() == "api-version" else v) for k, v in parse_qsl(parts.query, True)]
+        http.url = urlunsplit(parts._replace(query=urlencode(query)))
+
+    return hook
 
 
 class AzureCloud(Block):
@@ -128,6 +171,11 @@ class AzureCloud(Block):
         gt=0,
         description="Seconds to keep retrying one ARM request that fails transiently (429, 5xx, operation in progress).",
     )
+    api_versions: dict[ArmClient, str] = Field(
+        default_factory=dict,
+        description="api-version per client (network, containerservice, resource, authorization, msi) for a "
+        "sovereign cloud whose providers lag public Azure's, e.g. {'network': '2024-05-01'}; empty: each SDK's default.",
+    )
     retry_backoff_seconds: float = Field(
         default=2,
         ge=0,
@@ -148,7 +196,19 @@ class AzureCloud(Block):
         return self
 
     def credential(self) -> TokenCredential:
-        """Build the token credential that `credential_kind` names."""
+        """The process's one token credential for this identity (`credential_kind` and its fields)."""
+        secret = self.client_secret or self.static_token
+        identity = "|".join(
+            [self.credential_kind, self.tenant_id or "", self.client_id or "", self.authority_host,
+             hashlib.sha256(secret.get_secret_value().encode()).hexdigest() if secret else ""]
+        )  # fmt: skip
+        with _CREDENTIALS_LOCK:
+            cred = _CREDENTIALS.get(identity)
+            if cred is None:
+                cred = _CREDENTIALS[identity] = self._new_credential()
+            return cred
+
+    def _new_credential(self) -> TokenCredential:
         if self.credential_kind == "static-token":
             assert self.static_token is not None  # the validator guarantees it
             return StaticTokenCredential(self.static_token.get_secret_value())
@@ -168,8 +228,8 @@ class AzureCloud(Block):
             return True
         return _ca_file(self.ca_bundle)
 
-    def _client_kwargs(self) -> dict[str, Any]:
-        return {
+    def _client_kwargs(self, client: ArmClient) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
             "base_url": self.arm_endpoint,
             "credential_scopes": list(self.credential_scopes),
             "connection_verify": self.connection_verify(),
@@ -177,26 +237,31 @@ class AzureCloud(Block):
             # The pipeline's own retry policy (429/5xx with Retry-After) uses the same back-off.
             "retry_backoff_factor": self.retry_backoff_seconds,
         }
+        version = self.api_versions.get(client)
+        if version:
+            kwargs["api_version"] = version  # picks the models of that version in multi-API clients
+            kwargs["raw_request_hook"] = _pin_api_version(version)
+        return kwargs
 
     def network_client(self, subscription_id: str) -> NetworkManagementClient:
         """Microsoft.Network client for one subscription."""
-        return NetworkManagementClient(self.credential(), subscription_id, **self._client_kwargs())
+        return NetworkManagementClient(self.credential(), subscription_id, **self._client_kwargs("network"))
 
     def containerservice_client(self, subscription_id: str) -> ContainerServiceClient:
         """Microsoft.ContainerService (AKS) client for one subscription."""
-        return ContainerServiceClient(self.credential(), subscription_id, **self._client_kwargs())
+        return ContainerServiceClient(self.credential(), subscription_id, **self._client_kwargs("containerservice"))
 
     def resource_client(self, subscription_id: str) -> ResourceManagementClient:
         """Microsoft.Resources client (resource groups) for one subscription."""
-        return ResourceManagementClient(self.credential(), subscription_id, **self._client_kwargs())
+        return ResourceManagementClient(self.credential(), subscription_id, **self._client_kwargs("resource"))
 
     def authorization_client(self, subscription_id: str) -> AuthorizationManagementClient:
         """Microsoft.Authorization client (role assignments) for one subscription."""
-        return AuthorizationManagementClient(self.credential(), subscription_id, **self._client_kwargs())
+        return AuthorizationManagementClient(self.credential(), subscription_id, **self._client_kwargs("authorization"))
 
     def msi_client(self, subscription_id: str) -> ManagedServiceIdentityClient:
         """Microsoft.ManagedIdentity client (user-assigned identities) for one subscription."""
-        return ManagedServiceIdentityClient(self.credential(), subscription_id, **self._client_kwargs())
+        return ManagedServiceIdentityClient(self.credential(), subscription_id, **self._client_kwargs("msi"))
 
 
 def _ca_file(pem: str) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from multidc_core import naming as n
+from multidc_core.regions import zones_possible
 from multidc_core.spec import AzureDC, InterconnectMode, RingSpec
 
 Body = dict[str, Any]
@@ -15,6 +16,7 @@ Body = dict[str, Any]
 SHARED_KEY_FIELD = "sharedKey"
 # Stands in for the identity's principalId, which exists only once the identity is created.
 PRINCIPAL_ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+ROLE_ASSIGNMENT_ARTIFACT = "network-contributor"
 PUBLIC_IP_ZONES = ["1", "2", "3"]
 AGENT_POOL_NAME = "system"
 
@@ -31,7 +33,18 @@ def _tracked(spec: RingSpec, dc: str) -> Body:
 
 
 def resource_group(spec: RingSpec, dc: str) -> Body:
-    return _tracked(spec, dc)
+    """A group has one location; DCs sharing one in several regions all ask for the first one's.
+
+    Resources may sit in other regions than their group, so each DC's resources keep its own.
+    """
+    az = _az(spec, dc)
+    home = next(
+        d.azure.location
+        for d in spec.azure_dcs
+        if d.azure is not None
+        and (d.azure.subscription_id, d.azure.resource_group.lower()) == (az.subscription_id, az.resource_group.lower())
+    )
+    return {**_tracked(spec, dc), "location": home}
 
 
 def virtual_network(spec: RingSpec, dc: str) -> Body:
@@ -50,12 +63,15 @@ def virtual_network(spec: RingSpec, dc: str) -> Body:
 
 
 def public_ip(spec: RingSpec, dc: str) -> Body:
-    return {
+    body: Body = {
         **_tracked(spec, dc),
         "sku": {"name": "Standard", "tier": "Regional"},
-        "zones": list(PUBLIC_IP_ZONES),
         "properties": {"publicIPAllocationMethod": "Static", "publicIPAddressVersion": "IPv4"},
     }
+    # Zone-redundant where the region has zones; elsewhere Azure refuses any zones on the IP.
+    if zones_possible(_az(spec, dc).location):
+        body["zones"] = list(PUBLIC_IP_ZONES)
+    return body
 
 
 def virtual_network_gateway(spec: RingSpec, dc: str) -> Body:
@@ -211,7 +227,8 @@ def azure_artifacts(spec: RingSpec) -> list[AzureArtifact]:
             AzureArtifact(d, "resource_group", az.resource_group, resource_group(spec, d)),
             AzureArtifact(d, "identity", n.identity_name(r, d), user_assigned_identity(spec, d)),
             AzureArtifact(d, "vnet", n.vnet_name(r, d), virtual_network(spec, d)),
-            AzureArtifact(d, "role_assignment", n.role_assignment_name(r, d), role_assignment(spec, d)),
+            # The grant's name depends on the identity's principalId, known only once it exists.
+            AzureArtifact(d, "role_assignment", ROLE_ASSIGNMENT_ARTIFACT, role_assignment(spec, d)),
         ]
         if mode is InterconnectMode.VPN_GATEWAY:
             out += [

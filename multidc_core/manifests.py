@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from multidc_core import naming as n
@@ -127,6 +128,10 @@ def cassandra_config(spec: RingSpec, dc: Datacenter) -> Manifest:
     }
 
 
+def config_checksum(spec: RingSpec, dc: Datacenter) -> str:
+    return hashlib.sha256(cassandra_yaml(spec, dc).encode()).hexdigest()
+
+
 def _tcp(name: str, port: int) -> dict[str, Any]:
     return {"name": name, "port": port, "protocol": "TCP"}
 
@@ -245,8 +250,13 @@ def _statefulset(spec: RingSpec, dc: Datacenter, rn: n.RackNodes) -> Manifest:
             "serviceName": n.SERVICE_NAME,
             # Cassandra nodes must bootstrap one at a time.
             "podManagementPolicy": "OrderedReady",
+            # Each rack's StatefulSet would roll on its own, one pod per rack down at once (a whole
+            # replica set with RF = racks); deploy-ring deletes outdated pods one per DC instead.
+            "updateStrategy": {"type": "OnDelete"},
             "selector": {"matchLabels": n.rack_selector(spec.name, dc.name, rack)},
-            "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+            # The config's checksum in the template: a changed cassandra.yaml is a new revision.
+            "template": {"metadata": {"labels": pod_labels, "annotations": {
+                n.CONFIG_CHECKSUM_ANNOTATION: config_checksum(spec, dc)}}, "spec": pod_spec},
             "volumeClaimTemplates": [
                 {
                     "metadata": {"name": "data", "labels": n.labels(spec.name, dc.name)},

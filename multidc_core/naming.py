@@ -86,9 +86,15 @@ def dns_prefix(ring: str, dc: str) -> str:
     return f"{ring}-{dc}"
 
 
-def role_assignment_name(ring: str, dc: str) -> str:
-    """Role assignment names must be GUIDs; uuid5 makes the same one on every run."""
-    return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, f"{ring}/{dc}/network-contributor"))
+def role_assignment_name(scope: str, principal_id: str, role_definition_id: str) -> str:
+    """A role assignment's name: a GUID unique in the whole Entra tenant, whatever its scope.
+
+    uuid5 of what makes the assignment (scope, principal, role), as Microsoft's templates do with
+    guid(scope, principalId, roleDefinitionId): the same ring and DC names in two subscriptions
+    give two names, and every run gives the same one.
+    """
+    parts = "/".join(p.lower() for p in (scope, principal_id, role_definition_id))
+    return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, parts))
 
 
 def arm_id(subscription: str, rg: str, provider_type: str, name: str, *child: str) -> str:
@@ -161,6 +167,12 @@ def role_assignment_scope(spec: RingSpec, dc: str) -> str:
     return subnet_id(spec, dc, NODE_SUBNET)
 
 
+def dc_role_assignment_name(spec: RingSpec, dc: str, principal_id: str) -> str:
+    """The name of the DC's Network Contributor grant to `principal_id` (the cluster identity)."""
+    scope = role_assignment_scope(spec, dc)
+    return role_assignment_name(scope, principal_id, role_definition_id(_az(spec, dc).subscription_id))
+
+
 # --- Kubernetes -----------------------------------------------------------------------------------
 
 KUBE_SYSTEM = "kube-system"
@@ -179,6 +191,8 @@ COREDNS_DEPLOYMENT = "coredns"
 KUBE_DNS_SELECTOR = {"k8s-app": "kube-dns"}
 ZONE_LABEL = "topology.kubernetes.io/zone"
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+CONFIG_CHECKSUM_ANNOTATION = "multidc.io/config-checksum"  # sha256 of cassandra.yaml, in the pod template
+REVISION_LABEL = "controller-revision-hash"  # set by the StatefulSet controller on each pod
 CLUSTER_DOMAIN = "cluster.local"
 
 

@@ -204,6 +204,11 @@ class Keyspace(Strict):
 
 class CassandraRing(Strict):
     image: str = Field(default="cassandra:5.0", description="Cassandra container image.")
+    version: str | None = Field(
+        default=None,
+        description="Cassandra major.minor of the image (4.0, 4.1 or 5.0); needed only when the "
+        "image tag does not say it (e.g. latest or a digest). cassandra.yaml is rendered for it.",
+    )
     auth: bool = Field(default=True, description="PasswordAuthenticator with a new superuser.")
     num_tokens: int = Field(default=16, ge=1, le=256, description="num_tokens per node.")
     system_rf: int | None = Field(

@@ -8,6 +8,7 @@ import typing
 from collections.abc import Iterator
 from decimal import Decimal
 
+from multidc_core.cassandra_config import SUPPORTED_VERSIONS, tag_version
 from multidc_core.problems import Problem, show
 from multidc_core.spec import (
     AZURE_NAME,
@@ -26,6 +27,7 @@ from multidc_core.spec import (
     RingSpec,
     Sku,
 )
+from multidc_core.validate_azure import azure_request_problems
 from multidc_core.validate_net import address_problems
 
 KEYSPACE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
@@ -79,6 +81,7 @@ def validate(spec: RingSpec) -> list[Problem]:
     for check in (_names, _providers, _azure_fields, _cassandra, _keyspaces, _kubeconfig):
         problems.extend(check(spec))
     problems.extend(address_problems(spec))
+    problems.extend(azure_request_problems(spec))
     return sorted(problems, key=_document_order)
 
 
@@ -304,6 +307,8 @@ def _cassandra(spec: RingSpec) -> Iterator[Problem]:
             f"{show(spec.cassandra.image)} is not a container image reference",
             "use e.g. 'cassandra:5.0' or 'registry.example.com/cassandra:5.0.2'",
         )
+    else:
+        yield from _cassandra_version(spec.cassandra.image, spec.cassandra.version)
     smallest = min(dc.cassandra.nodes for dc in spec.datacenters)
     rf = spec.cassandra.system_rf
     if rf is not None and rf > smallest:
@@ -314,6 +319,25 @@ def _cassandra(spec: RingSpec) -> Iterator[Problem]:
         )
     for i, dc in enumerate(spec.datacenters):
         yield from _cassandra_dc(f"datacenters[{i}].cassandra", dc)
+
+
+def _cassandra_version(image: str, version: str | None) -> Iterator[Problem]:
+    # cassandra.yaml is rendered with this version's setting names: Cassandra refuses unknown ones.
+    supported = ", ".join(SUPPORTED_VERSIONS)
+    from_tag = tag_version(image)
+    if version is not None and version not in SUPPORTED_VERSIONS:
+        yield Problem("cassandra.version", f"{show(version)} is not a Cassandra version multidc renders "
+                      "cassandra.yaml for", f"use one of {supported}")
+    elif from_tag is not None and from_tag not in SUPPORTED_VERSIONS:
+        yield Problem("cassandra.image", f"{show(image)} is Cassandra {from_tag}, which multidc does not "
+                      "render cassandra.yaml for", f"use an image of Cassandra {supported}, e.g. 'cassandra:5.0'")
+    elif from_tag is not None and version is not None and version != from_tag:
+        yield Problem("cassandra.version", f"{show(version)} differs from the image tag's version {from_tag}",
+                      f"set it to {from_tag!r} or leave it out")
+    elif from_tag is None and version is None:
+        yield Problem("cassandra.version", f"the tag of image {show(image)} does not say which Cassandra "
+                      "version it runs", f"set cassandra.version to the image's version ({supported}), "
+                      "or use a tag such as 'cassandra:5.0'")
 
 
 def _cassandra_dc(p: str, dc: Datacenter) -> Iterator[Problem]:

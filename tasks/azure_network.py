@@ -60,6 +60,10 @@ def az(spec: RingSpec, dc: str) -> AzureDC:
     return settings
 
 
+def _norm_location(location: object) -> str:
+    return str(location or "").replace(" ", "").lower()
+
+
 def _no_tags(_: Wire) -> str | None:
     # Child resources (peerings) take no tags; they are ours because their parent VNet is.
     return None
@@ -114,6 +118,11 @@ def ensure_resource_group(cloud: AzureCloud, spec: RingSpec, dc: str) -> Resourc
         owner=tag_owner(spec.name, None),
         deadline_s=cloud.resource_deadline_seconds,
     )
+    found = Ensurer(cloud).read(ops)
+    if found and _norm_location(found.get("location")) != _norm_location(desired["location"]):
+        # A group's location is fixed at creation (a PUT with another answers 409
+        # InvalidResourceGroupLocation); resources may live in other regions than their group.
+        desired = {**desired, "location": found["location"]}
     compare = desired
     if len(sharers) > 1:
         # The first DC's tag stays on a shared group; comparing it would rewrite it every run.
@@ -184,7 +193,8 @@ def ensure_public_ip(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResu
 def ensure_gateway(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the DC's route-based VPN gateway exists; waits up to the gateway deadline.
 
-    A gateway whose provisioning Failed is deleted and created again.
+    A gateway whose provisioning Failed is reconciled (a PUT of the same body); if it stays
+    Failed it is replaced only when no connection uses it, and the run fails otherwise.
 
     Args:
         cloud: Where ARM is and how to authenticate; `gateway_deadline_seconds` bounds the wait.
@@ -206,8 +216,24 @@ def ensure_gateway(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult
         model=VirtualNetworkGateway,
         owner=tag_owner(spec.name, dc),
         deadline_s=cloud.gateway_deadline_seconds,
+        users_if_replaced=partial(_gateway_users, cloud, spec, dc),
     )
     return result(ops, Ensurer(cloud).ensure(ops, bodies.virtual_network_gateway(spec, dc)))
+
+
+def _gateway_users(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[str]:
+    """Connections, in any of the ring's resource groups, with the DC's gateway at either end."""
+    gw = naming.gateway_name(spec.name, dc).lower()
+    groups = {(az(spec, d.name).subscription_id, az(spec, d.name).resource_group) for d in spec.azure_dcs}
+    ensurer = Ensurer(cloud)
+    users: list[str] = []
+    for sub, rg in sorted(groups):
+        listing = partial(cloud.network_client(sub).virtual_network_gateway_connections.list, rg)
+        for conn in ensurer.call(f"connections in {rg}", lambda fn=listing: list(fn())):
+            ends = [conn.virtual_network_gateway1, conn.virtual_network_gateway2]
+            if any(e is not None and (e.id or "").lower().endswith(f"/virtualnetworkgateways/{gw}") for e in ends):
+                users.append(str(conn.name))
+    return users
 
 
 def shared_key_block_name(ring: str) -> str:

@@ -29,6 +29,7 @@ from tasks.kube_objects import (
     request,
     wait_until,
 )
+from tasks.kube_watch import watch_until
 
 __all__ = ["PROBE_POD", "DnsCheckError", "check_dns", "ensure_dns_exposed", "ensure_dns_forwarding"]
 
@@ -116,12 +117,12 @@ def ensure_dns_exposed(spec: RingSpec, dc: str, waits: KubeWaits | None = None) 
         return " ".join(f"{a}:{ports[0]['nodePort']}" for a in kc.dns_addresses)
     pinned = str(d.azure.dns_lb_ip) if d.azure is not None and d.azure.dns_lb_ip is not None else None
 
-    def address() -> str | None:
-        return _service_address(read(api, svc) or {}, pinned)
+    def address(live: dict[str, Any] | None) -> str | None:
+        return _service_address(live or {}, pinned)
 
     what = f"{dc}: LoadBalancer address of {n.KUBE_SYSTEM}/{n.DNS_SERVICE_NAME}"
     try:
-        ip = wait_until(what, address, w.dns_address_s, w.poll_s)
+        ip = watch_until(api, what, "Service", n.KUBE_SYSTEM, n.DNS_SERVICE_NAME, address, w.dns_address_s)
     except WaitTimeout as exc:
         events = (get_or_none(api, f"/api/v1/namespaces/{n.KUBE_SYSTEM}/events") or {}).get("items") or []
         mine = [e for e in events if (e.get("involvedObject") or {}).get("name") == n.DNS_SERVICE_NAME]

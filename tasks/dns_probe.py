@@ -11,7 +11,8 @@ from multidc_core import manifests
 from multidc_core import naming as n
 from multidc_core.spec import Datacenter, RingSpec
 from tasks.kube_access import exec_in_pod
-from tasks.kube_objects import KubeError, KubeWaits, apply_object, diagnose_pod, read, wait_until
+from tasks.kube_objects import KubeError, KubeWaits, apply_object, diagnose_pod
+from tasks.kube_watch import watch_until
 
 PROBE_POD = "multidc-dns-probe"
 PROBE_CONTAINER = "probe"
@@ -51,12 +52,12 @@ def start_probe(api: ApiClient, spec: RingSpec, d: Datacenter, w: KubeWaits) -> 
     pod = probe_pod(spec, d)
     apply_object(api, pod)
 
-    def running() -> bool | None:
-        live = read(api, pod) or {}
-        return True if (live.get("status") or {}).get("phase") == "Running" else None
+    def running(live: dict[str, Any] | None) -> bool | None:
+        return True if ((live or {}).get("status") or {}).get("phase") == "Running" else None
 
     try:  # an image pull can be slow: the probe gets a pod's deadline, not the DNS one
-        wait_until(f"{d.name}: pod {d.namespace}/{PROBE_POD} Running", running, w.pod_ready_s, w.poll_s)
+        what = f"{d.name}: pod {d.namespace}/{PROBE_POD} Running"
+        watch_until(api, what, "Pod", d.namespace, PROBE_POD, running, w.pod_ready_s)
     except KubeError as exc:
         raise KubeError(f"{exc}: {diagnose_pod(api, d.namespace, PROBE_POD)}") from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -22,6 +23,7 @@ from tasks.arm_ensure import (
     Wire,
     result,
     tag_owner,
+    to_wire,
 )
 from tasks.arm_errors import PermanentAzureError, retry_condition
 from tasks.azure_network import az
@@ -133,7 +135,7 @@ def ensure_role_assignment(
     a = az(spec, dc)
     api = cloud.authorization_client(a.subscription_id).role_assignments
     scope = naming.role_assignment_scope(spec, dc)
-    name = naming.role_assignment_name(spec.name, dc)
+    name = naming.dc_role_assignment_name(spec, dc, principal_id)
     ops = ArmOps(
         "role assignment",
         name,
@@ -146,4 +148,30 @@ def ensure_role_assignment(
         replace_on_change=True,
     )
     desired = bodies.with_principal_id(bodies.role_assignment(spec, dc), principal_id)
-    return result(ops, Ensurer(cloud).ensure(ops, desired))
+    ensurer = Ensurer(cloud)
+    try:
+        return result(ops, ensurer.ensure(ops, desired))
+    except PermanentAzureError as exc:
+        if exc.code != "RoleAssignmentExists":
+            raise
+    # The same grant exists under another name (made by an older multidc, or by hand): it is
+    # what AKS needs, and Azure refuses a second one, so it is used as it is.
+    existing = _existing_grant(ensurer, api, scope, principal_id, desired)
+    ensurer.log.info("%s: the identity already holds Network Contributor here as %s", ops.label, existing["name"])
+    return ResourceResult(kind=ops.kind, name=existing["name"], id=existing["id"], provisioning_state=None,
+                          action="unchanged")
+
+
+def _existing_grant(ensurer: Ensurer, api: Any, scope: str, principal_id: str, desired: Wire) -> Wire:
+    role = desired["properties"]["roleDefinitionId"].lower()
+
+    def find() -> list[Wire]:
+        found = api.list_for_scope(scope, filter=f"principalId eq '{principal_id}'")
+        return [to_wire(g) for g in found]
+
+    for grant in ensurer.call(f"role assignments at {scope}", find):
+        props = grant.get("properties") or {}
+        if (props.get("roleDefinitionId") or "").lower() == role:
+            return grant
+    raise PermanentAzureError(f"role assignment at {scope}", "RoleAssignmentExists",
+                              "ARM says the grant exists but lists none for this principal and role")

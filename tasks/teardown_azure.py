@@ -14,6 +14,7 @@ from prefect import task
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import ObjectNotFound
+from tenacity import Retrying, retry_if_exception, retry_if_result, stop_after_delay, wait_fixed
 
 from blocks.azure import AzureCloud
 from blocks.kube import DatacenterKubeconfig, forget_kubeconfig, kubeconfig_block_name
@@ -21,7 +22,12 @@ from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import RingSpec
 from tasks.arm_ensure import Ensurer, Wire, run_logger, tag_owner, to_wire
-from tasks.arm_errors import retry_condition
+from tasks.arm_errors import (
+    DeadlineExceededError,
+    PermanentAzureError,
+    retry_condition,
+    wait_retry_after_or_exponential,
+)
 from tasks.azure_network import az, forget_shared_key, shared_key_block_name
 from tasks.cassandra import admin_block_name
 from tasks.teardown_kube import Deletion
@@ -44,6 +50,9 @@ class Doomed:
     delete: Callable[[], Any]  # an LROPoller, or the SDK's answer for synchronous deletes
     owner: Callable[[Wire], str | None]  # None when ours, else why not
     deadline_s: float
+    # Refusals that end by themselves: a subnet keeps a deleted cluster's NICs for a while
+    # (InUseSubnetCannotBeDeleted); the delete is sent again until `deadline_s`.
+    wait_out: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -71,7 +80,21 @@ def delete_if_owned(cloud: AzureCloud, target: Doomed) -> Deletion:
         ensurer.log.warning("kept %s: %s; multidc deletes only what it created", target.label, problem)
         return Deletion(system="azure", kind=target.kind, name=target.name, action="kept", reason=problem)
     ensurer.log.info("%s: deleting", target.label)
-    started = ensurer.call(target.label, _or_none(target.delete))
+
+    def refused_for_now(exc: BaseException) -> bool:
+        return isinstance(exc, PermanentAzureError) and exc.code in target.wait_out
+
+    def before_sleep(state: Any) -> None:
+        exc = state.outcome.exception()
+        ensurer.log.warning("%s: %s; deleting again in %.1fs", target.label, exc, state.upcoming_sleep)
+
+    started = Retrying(
+        retry=retry_if_exception(refused_for_now),
+        stop=stop_after_delay(target.deadline_s),
+        wait=wait_retry_after_or_exponential(cloud.retry_backoff_seconds),
+        before_sleep=before_sleep,
+        reraise=True,
+    )(ensurer.call, target.label, _or_none(target.delete))
     if isinstance(started, LROPoller):
         ensurer.wait_poller(target.label, started, target.deadline_s)
     ensurer.log.info("deleted %s", target.label)
@@ -173,29 +196,47 @@ def _description_owner(spec: RingSpec, dc: str) -> Callable[[Wire], str | None]:
     return check
 
 
+def grant_targets(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[Doomed]:
+    """The DC's Network Contributor grants, found on the node subnet by their description.
+
+    A grant's name holds its principal (naming.role_assignment_name), which a re-created identity
+    changes, and older runs named grants otherwise: the description is what marks them ours.
+    """
+    a = az(spec, dc)
+    grants = cloud.authorization_client(a.subscription_id).role_assignments
+    scope = naming.role_assignment_scope(spec, dc)
+    owner = _description_owner(spec, dc)
+
+    def ours() -> list[str]:
+        try:
+            return [g.name for g in grants.list_for_scope(scope, filter="atScope()") if owner(to_wire(g)) is None]
+        except ResourceNotFoundError:  # the subnet is gone, and its grants with it
+            return []
+
+    names = Ensurer(cloud).call(f"role assignments at {scope}", ours)
+    if not names:
+        return [Doomed("role assignment", bodies.ROLE_ASSIGNMENT_ARTIFACT, lambda: None, lambda: None, owner, 0)]
+    quick = cloud.resource_deadline_seconds
+    return [
+        Doomed("role assignment", n, partial(grants.get, scope, n), partial(grants.delete, scope, n), owner, quick)
+        for n in names
+    ]
+
+
 def base_targets(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[Doomed]:
     """What is left once cluster and gateway are gone, in order: IP, grant, identity, VNet last."""
     a = az(spec, dc)
     rg, ring = a.resource_group, spec.name
     ips = cloud.network_client(a.subscription_id).public_ip_addresses
-    grants = cloud.authorization_client(a.subscription_id).role_assignments
     ids = cloud.msi_client(a.subscription_id).user_assigned_identities
     vnets = cloud.network_client(a.subscription_id).virtual_networks
-    ip, grant = naming.public_ip_name(ring, dc), naming.role_assignment_name(ring, dc)
+    ip = naming.public_ip_name(ring, dc)
     ident, vnet = naming.identity_name(ring, dc), naming.vnet_name(ring, dc)
-    scope = naming.role_assignment_scope(spec, dc)
     owner = tag_owner(ring, dc)
     quick = cloud.resource_deadline_seconds
     return [
         Doomed("public IP", ip, partial(ips.get, rg, ip), partial(ips.begin_delete, rg, ip), owner, quick),
-        Doomed(
-            "role assignment",
-            grant,
-            partial(grants.get, scope, grant),
-            partial(grants.delete, scope, grant),
-            _description_owner(spec, dc),
-            quick,
-        ),
+        *grant_targets(cloud, spec, dc),
         Doomed(
             "managed identity",
             ident,
@@ -204,7 +245,8 @@ def base_targets(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[Doomed]:
             owner,
             quick,
         ),
-        # Last: its subnets are in use until the cluster and the gateway are gone.
+        # Last: its subnets are in use until the cluster and the gateway are gone, and for a
+        # while after the cluster: AKS releases its node NICs from the subnet late.
         Doomed(
             "virtual network",
             vnet,
@@ -212,6 +254,7 @@ def base_targets(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[Doomed]:
             partial(vnets.begin_delete, rg, vnet),
             owner,
             quick,
+            wait_out=frozenset({"InUseSubnetCannotBeDeleted"}),
         ),
     ]
 
@@ -310,7 +353,7 @@ def delete_resource_group(cloud: AzureCloud, spec: RingSpec, subscription_id: st
     found = ensurer.call(label, _or_none(partial(rc.resource_groups.get, group)))
     if found is None:
         return Deletion(system="azure", kind="resource group", name=group, action="absent")
-    left = ensurer.call(label, lambda: sorted(r.name for r in rc.resources.list_by_resource_group(group)))
+    left = _settled_contents(cloud, ensurer, subscription_id, group)
     tags = dict(to_wire(found).get("tags") or {})
     if left and tag_owner(spec.name, None)({"tags": tags}) is None:
         shown = ", ".join(left[:SHOW_AT_MOST]) + (" ..." if len(left) > SHOW_AT_MOST else "")
@@ -332,6 +375,44 @@ def delete_resource_group(cloud: AzureCloud, spec: RingSpec, subscription_id: st
         cloud.resource_deadline_seconds,
     )
     return delete_if_owned(cloud, target)
+
+
+def _settled_contents(cloud: AzureCloud, ensurer: Ensurer, subscription_id: str, group: str) -> list[str]:
+    """Names the group's resource list shows once no resource in it is still Deleting.
+
+    ARM lists from its cache and drops a deleted resource only once its own GET of it answers
+    404, so a list taken just after our deletes can still show them (provisioningState Deleting).
+    """
+    rc = cloud.resource_client(subscription_id)
+    label = f"resource group {group}"
+    seen: dict[str, list[tuple[str, str | None]]] = {"items": []}
+
+    def listing() -> list[tuple[str, str | None]]:
+        items = rc.resources.list_by_resource_group(group, expand="provisioningState")
+        seen["items"] = sorted((str(r.name), r.provisioning_state) for r in items)
+        return seen["items"]
+
+    def deleting(items: list[tuple[str, str | None]]) -> bool:
+        going = [name for name, state in items if state == "Deleting"]
+        if going:
+            ensurer.log.info("%s: waiting for %s to leave its resource list (Deleting)", label, ", ".join(going))
+        return bool(going)
+
+    settled = Retrying(
+        retry=retry_if_result(deleting),
+        stop=stop_after_delay(cloud.resource_deadline_seconds),
+        wait=wait_fixed(cloud.poll_interval_seconds),
+        retry_error_callback=lambda state: None,
+    )(lambda: ensurer.call(label, listing))
+    if settled is None:
+        going = [name for name, state in seen["items"] if state == "Deleting"]
+        raise DeadlineExceededError(
+            label,
+            "DeadlineExceeded",
+            f"{', '.join(going)} still listed as Deleting after {cloud.resource_deadline_seconds:.0f}s; "
+            "the group was neither deleted nor released. Re-run teardown once they are gone",
+        )
+    return [name for name, _ in settled]
 
 
 def secret_block_names(spec: RingSpec) -> list[tuple[type[Any], str]]:

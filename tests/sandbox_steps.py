@@ -113,7 +113,7 @@ def provision(
         )
         ra = bodies.with_principal_id(bodies.role_assignment(spec, n), str(ident.principal_id))
         az.auth.role_assignments.create(
-            naming.role_assignment_scope(spec, n), naming.role_assignment_name(spec.name, n), (ra)
+            naming.role_assignment_scope(spec, n), naming.dc_role_assignment_name(spec, n, str(ident.principal_id)), ra
         )
         clusters.append(
             az.aks.managed_clusters.begin_create_or_update(

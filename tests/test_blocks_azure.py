@@ -10,7 +10,7 @@ from prefect.blocks.core import Block
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
 from pydantic import SecretStr, ValidationError
 
-from blocks.azure import AzureCloud, StaticTokenCredential
+from blocks.azure import AzureCloud, StaticTokenCredential, close_credentials
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
@@ -103,3 +103,20 @@ def test_clients_use_the_scopes_and_poll_interval() -> None:
         config = client._config
         assert config.credential_scopes == ["https://example.invalid/.default"]
         assert config.polling_interval == 0.5
+
+
+def test_one_credential_per_process_and_identity_closed_at_exit() -> None:
+    sub = "00000000-0000-0000-0000-000000000001"
+    fields = {"credential_kind": "service-principal", "tenant_id": "t", "client_id": "c", "client_secret": "s"}
+    one, again = AzureCloud(**fields), AzureCloud(**fields)  # type: ignore[arg-type]  # a block loaded twice
+    creds = {id(c._config.credential) for c in (one.network_client(sub), one.msi_client(sub), again.resource_client(sub))}
+    assert len(creds) == 1
+    other = AzureCloud(**{**fields, "client_secret": "another"})  # type: ignore[arg-type]
+    assert other.credential() is not one.credential()
+
+    closed: list[str] = []
+    one.credential().close = lambda: closed.append("one")  # type: ignore[method-assign]
+    other.credential().close = lambda: closed.append("other")  # type: ignore[method-assign]
+    close_credentials()  # what atexit runs
+    assert sorted(closed) == ["one", "other"]
+    assert one.credential() is not None and not closed[2:]  # a new one after close, not a closed one

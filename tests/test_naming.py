@@ -19,8 +19,9 @@ def test_azure_names_follow_the_design() -> None:
     assert n.peering_name("r", "d", "e") == "r-d-to-e"
     assert n.identity_name("r", "d") == "r-d-aks-id"
     assert n.cluster_name("r", "d") == "r-d-aks"
-    assert n.role_assignment_name("r", "d") == str(uuid.uuid5(uuid.NAMESPACE_URL, "r/d/network-contributor"))
-    assert n.role_assignment_name("r", "d") != n.role_assignment_name("r", "e")
+    assert n.role_assignment_name("/S/x", "P", "/R") == str(uuid.uuid5(uuid.NAMESPACE_URL, "/s/x/p//r"))
+    assert n.role_assignment_name("/S/x", "P", "/R") == n.role_assignment_name("/s/X", "p", "/r")  # ARM ids ignore case
+    assert n.role_assignment_name("/s/x", "p", "/r") != n.role_assignment_name("/s2/x", "p", "/r")
 
 
 def test_tags_and_labels() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.arm import derived
+from sandbox.arm import derived, lifecycle
 from sandbox.arm.emulator import ArmEmulator
 from sandbox.arm.errors import ArmError, bad_request, not_found
 from sandbox.arm.faults import Faults
@@ -70,6 +70,7 @@ class Router:
         if not api_version:
             raise bad_request("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required "
                               "for all requests.")
+        self._check_api_version(request.path, api_version)
         fault = self.emu.faults.error_for(request.method, request.path)
         if fault is not None:
             headers = {"Retry-After": f"{fault.retry_after:.3f}"} if fault.retry_after is not None else {}
@@ -112,7 +113,8 @@ class Router:
             body = _json(raw)
             if existing and isinstance(body, dict) and body.get("location") and \
                     body["location"].replace(" ", "").lower() != existing["location"]:
-                raise bad_request("InvalidResourceGroupLocation", f"Invalid resource group location "
+                # 409, as ARM answers (github.com/trailofbits/algo/issues/1814).
+                raise ArmError(409, "InvalidResourceGroupLocation", f"Invalid resource group location "
                                   f"'{body['location']}'. The Resource group already exists in location "
                                   f"'{existing['location']}'.")
             return self.emu.put(RG_SPEC, t.rg_id(), body, api)
@@ -132,11 +134,18 @@ class Router:
 
     async def do_rg_resources(self, method: str, t: Target, raw: bytes, api: str, req: web.Request) -> Answer:
         rg = self._rg(t)
+        expand = "provisioningstate" in (req.query.get("$expand") or "").lower()
         out = []
         for rec in self.emu.store.under(rg["id"]):
             r = rec["resource"]
             if r["type"].count("/") == 1:
-                out.append({k: r[k] for k in ("id", "name", "type", "location", "tags") if k in r})
+                entry = {k: r[k] for k in ("id", "name", "type", "location", "tags") if k in r}
+                if expand and derived.state(r):
+                    entry["provisioningState"] = derived.state(r)
+                out.append(entry)
+        # ARM lists from its cache: a deleted resource stays until ARM's own GET of it says 404.
+        for entry in lifecycle.still_listed(self.emu.store, rg["id"]):
+            out.append(entry if expand else {k: v for k, v in entry.items() if k != "provisioningState"})
         return 200, {"value": out}, {}
 
     # --- typed resources ----------------------------------------------------------------------
@@ -242,6 +251,22 @@ class Router:
 
     async def do_rg_op(self, method: str, t: Target, raw: bytes, api: str, req: web.Request) -> Answer:
         return await self.do_op(method, t, raw, api, req)
+
+    def _check_api_version(self, path: str, api_version: str) -> None:
+        """A cloud whose provider lacks an api-version refuses it (emu.api_versions, empty: any)."""
+        parts = path.split("/")
+        lower = [p.lower() for p in parts]
+        if "providers" not in lower:
+            return
+        i = len(lower) - 1 - lower[::-1].index("providers")
+        ns = lower[i + 1] if i + 1 < len(lower) else ""
+        known = self.emu.api_versions.get(ns)
+        if known is None or api_version in known:
+            return
+        rtype = "/".join(parts[i + 2 : i + 3]) or "?"
+        raise bad_request("NoRegisteredProviderFound", f"No registered resource provider found for location "
+                          f"'global' and API version '{api_version}' for type '{rtype}'. The supported "
+                          f"api-versions are '{', '.join(sorted(known))}'.")
 
     # --- role assignments at any scope ------------------------------------------------------------
 

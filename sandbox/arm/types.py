@@ -169,7 +169,7 @@ SPECS: dict[str, TypeSpec] = {
                  lambda r: {"resourceGuid": _uuid_for(r["id"])}, _peering_defaults, validate.check_peering,
                  has_location=False),
         TypeSpec("Microsoft.Network/publicIPAddresses", "public_ip", _NET_RO | {"ipAddress", "ipConfiguration"},
-                 _pip_generated, _pip_defaults),
+                 _pip_generated, _pip_defaults, validate.check_public_ip),
         TypeSpec("Microsoft.Network/virtualNetworkGateways", "gateway", _NET_RO | {"inboundDnsForwardingEndpoint"},
                  lambda r: {"resourceGuid": _uuid_for(r["id"])}, _gw_defaults, validate.check_gateway),
         TypeSpec("Microsoft.Network/connections", "connection",

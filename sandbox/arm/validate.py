@@ -5,19 +5,25 @@ NetcfgInvalidSubnet, InvalidResourceReference, ServiceCidrOverlapExistingSubnets
 VnetAddressSpacesOverlap, InUseSubnetCannotBeDeleted, LocationRequired. Chosen to look like Azure's (unconfirmed):
 GatewaySubnetTooSmallForGatewaySku (after GatewaySubnetTooSmallForExpressrouteUltraPerformanceGatewaySku),
 NonAzSkusNotAllowedForVpnGateway, InvalidGatewaySubnet, InvalidPublicIpSkuForGateway, DnsServiceIpOutOfServiceCidr.
+Zones: LocationNotSupportAvailabilityZones (public IPs, confirmed; reused for AZ gateway SKUs, unconfirmed) and
+AKS AvailabilityZoneNotSupported (confirmed), in regions multidc_core.regions knows have no zones.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
-from sandbox.arm.errors import bad_request, invalid_reference
+from multidc_core.regions import zones_possible
+from sandbox.arm.errors import ArmError, bad_request, invalid_reference
 from sandbox.arm.ids import key
 from sandbox.arm.store import Store
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# AKS naming rules: 1-54 letters, digits and hyphens, starting and ending with a letter or digit.
+AKS_DNS_PREFIX = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,52}[A-Za-z0-9])?$")
 NON_AZ_VPN_SKUS = {"vpngw1", "vpngw2", "vpngw3", "vpngw4", "vpngw5", "standard", "highperformance"}
 AKS_RESERVED = [ipaddress.ip_network(n) for n in ("169.254.0.0/16", "172.30.0.0/16", "172.31.0.0/16", "192.0.2.0/24")]
 
@@ -108,11 +114,27 @@ def vnet_id_of_subnet(subnet_id: str) -> str:
     return subnet_id[: key(subnet_id).rfind("/subnets/")]
 
 
+def no_zones_here(resource: dict[str, Any]) -> ArmError:
+    """Network RP's answer to zones in a region without them (seen for public IPs and NAT gateways)."""
+    return bad_request(
+        "LocationNotSupportAvailabilityZones",
+        f"The resource '{resource['type']}/{resource['name']}' does not support availability zones at location "
+        f"'{resource.get('location')}'.",
+    )
+
+
+def check_public_ip(store: Store, pip: dict[str, Any]) -> None:
+    if pip.get("zones") and not zones_possible(pip.get("location") or ""):
+        raise no_zones_here(pip)
+
+
 def check_gateway(store: Store, gw: dict[str, Any]) -> None:
     props = gw["properties"]
     sku = ((gw.get("sku") or props.get("sku") or {}).get("name") or "").strip()
     if not sku:
         raise bad_request("InvalidRequestFormat", "A virtual network gateway needs a SKU.", "properties.sku")
+    if sku.lower().endswith("az") and not zones_possible(gw.get("location") or ""):
+        raise no_zones_here(gw)  # the AZ SKUs exist in regions with zones only
     if sku.lower() in NON_AZ_VPN_SKUS:
         raise bad_request(
             "NonAzSkusNotAllowedForVpnGateway",
@@ -181,8 +203,19 @@ def check_peering(store: Store, peering: dict[str, Any]) -> None:
 
 def check_cluster(store: Store, mc: dict[str, Any]) -> None:
     props = mc["properties"]
+    prefix = props.get("dnsPrefix") or ""
+    if not AKS_DNS_PREFIX.match(prefix):
+        raise bad_request("InvalidParameter", "The value of parameter dnsPrefix is invalid. Please see "
+                          "https://aka.ms/aks-naming-rules for more details.", "dnsPrefix")
     vnet_ids = set()
     for pool in props.get("agentPoolProfiles") or []:
+        zones = pool.get("availabilityZones") or []
+        if zones and not zones_possible(mc.get("location") or ""):
+            raise bad_request(
+                "AvailabilityZoneNotSupported",
+                f"The zone(s) '{','.join(zones)}' for resource '{pool.get('name')}' is not supported. The supported "
+                f"zones for location '{mc.get('location')}' are ''.",
+            )
         sid = pool.get("vnetSubnetID")
         if sid:
             ref(store, sid, mc["id"], "Microsoft.Network/virtualNetworks/subnets")
@@ -231,11 +264,21 @@ def subnet_users(store: Store, subnet_id: str) -> list[str]:
         refs += [p.get("vnetSubnetID") for p in props.get("agentPoolProfiles") or []]
         if any(x and key(x) == k for x in refs):
             users.append(r["id"])
-    return users
+    return users + lingering_users(store, subnet_id)
+
+
+def lingering_users(store: Store, subnet_id: str) -> list[str]:
+    """NICs a deleted cluster left on the subnet, until AKS has released them (lifecycle.py)."""
+    users, until = store.lingering.get(key(subnet_id), ([], 0.0))
+    if users and store.now() >= until:
+        store.lingering.pop(key(subnet_id), None)
+        return []
+    return list(users)
 
 
 def check_subnet_free(store: Store, subnet_id: str) -> None:
     users = subnet_users(store, subnet_id)
     if users:
         raise bad_request("InUseSubnetCannotBeDeleted",
-                          f"Subnet {subnet_id} is in use by {users[0]} and cannot be deleted.")
+                          f"Subnet {subnet_id} is in use by {users[0]} and cannot be deleted. In order to delete "
+                          "the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.")

@@ -70,7 +70,8 @@ class KubeCluster:
                                        flavor=flavor, region=region_of(flavor, self.zones))
         admission = Admission(self.store, service_cidr, lambda: [dns_service_ip])
         self.exec = ExecHandler(name, self.runtime, lambda pod, c: resolve_env(self.store, pod, c))
-        self.server = ApiServer(self.store, self.token, admission, self.exec, self.clock.now)
+        self.server = ApiServer(self.store, self.token, admission, self.exec, self.clock.now,
+                                lambda pod, container: self.runtime.logs(name, pod, container))
         self.admit = admission
         self.url = ""
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -271,6 +272,7 @@ class KubeCluster:
         self.token = data.get("token", self.token)
         self.server.token = self.token
         self.store.load(data.get("store", {}))
+        self.server.watch.reset()
         self.controllers.load(data.get("controllers", {}))
         self.faults.load(data.get("faults", {}))
         self._coredns_snapshot = data.get("coredns_snapshot", {})

@@ -12,6 +12,7 @@ from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.kube.faults import KubeFaults
+from sandbox.kube.initcontainers import EmptyDirs
 from sandbox.kube.pods import PodLifecycle, is_ready
 from sandbox.kube.runtime import PodRuntime
 from sandbox.kube.services import LoadBalancers
@@ -76,6 +77,7 @@ class Controllers:
         self.restart_hooks: list[RestartHook] = []
         self.restarts: list[dict[str, Any]] = []  # {"namespace","name","time"} per template-annotation change
         self.template_seen: dict[str, dict[str, Any]] = {}  # "ns/name" -> last template annotations
+        self.emptydirs: dict[str, EmptyDirs] = {}  # pod uid -> its emptyDir volumes' files
         self.pods = PodLifecycle(self)
         self.services = LoadBalancers(self)
         store.listeners.append(self._on_change)
@@ -366,9 +368,10 @@ class Controllers:
 
     def dump(self) -> dict[str, Any]:
         return {"restarts": copy.deepcopy(self.restarts), "template_seen": copy.deepcopy(self.template_seen),
-                "lb_dns_names": self.services.dump()}
+                "emptydirs": copy.deepcopy(self.emptydirs), "lb_dns_names": self.services.dump()}
 
     def load(self, data: dict[str, Any]) -> None:
         self.restarts = copy.deepcopy(data.get("restarts", []))
         self.template_seen = copy.deepcopy(data.get("template_seen", {}))
+        self.emptydirs = copy.deepcopy(data.get("emptydirs", {}))
         self.services.load(data.get("lb_dns_names", {}))
