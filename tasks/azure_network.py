@@ -9,6 +9,7 @@ import time
 from functools import partial
 
 from azure.mgmt.network.models import (
+    ConnectionSharedKey,
     PublicIPAddress,
     VirtualNetwork,
     VirtualNetworkGateway,
@@ -327,9 +328,32 @@ def ensure_gateway_connection(cloud: AzureCloud, spec: RingSpec, src: str, dst: 
         The connection's id, provisioning state and what was done.
     """
     ops = _connection_ops(cloud, spec, src, dst)
+    key = _shared_key(spec.name)
     # sharedKey is write-only to ARM, so the comparison ignores it; only a write carries it.
-    desired = bodies.with_shared_key(bodies.connection(spec, src, dst), _shared_key(spec.name))
-    return result(ops, Ensurer(cloud).ensure(ops, desired))
+    desired = bodies.with_shared_key(bodies.connection(spec, src, dst), key)
+    done = result(ops, Ensurer(cloud).ensure(ops, desired))
+    if _repair_shared_key(cloud, spec, src, dst, key) and done.action == "unchanged":
+        done = done.model_copy(update={"action": "updated"})
+    return done
+
+
+def _repair_shared_key(cloud: AzureCloud, spec: RingSpec, src: str, dst: str, key: str) -> bool:
+    """Read the connection's key back (GET never shows it) and set the ring's if it drifted.
+
+    A link whose two sides hold different keys never connects: without this, a key changed by
+    hand or by another tool costs the whole connection deadline (30 minutes) and then fails.
+    """
+    a = az(spec, src)
+    api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
+    name = naming.connection_name(spec.name, src, dst)
+    label, ensurer = f"gateway connection {name}", Ensurer(cloud)
+    have = ensurer.call(label, api.get_shared_key, a.resource_group, name)
+    if have.value == key:
+        return False
+    ensurer.log.warning("%s: its shared key is not the ring's; setting the ring's again", label)
+    started = ensurer.call(label, api.begin_set_shared_key, a.resource_group, name, ConnectionSharedKey(value=key))
+    ensurer.wait_poller(label, started, cloud.connection_deadline_seconds)
+    return True
 
 
 def _peering_ops(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ArmOps:

@@ -10,7 +10,7 @@ import yaml
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 from azure.mgmt.containerservice.models import ManagedCluster
-from azure.mgmt.network.models import PublicIPAddress
+from azure.mgmt.network.models import ConnectionSharedKey, PublicIPAddress
 
 from blocks.azure import AzureCloud
 from multidc_core import azure_bodies as bodies
@@ -21,7 +21,13 @@ from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
 from tasks.arm_ensure import to_model
 from tasks.arm_errors import PermanentAzureError
-from tasks.azure_network import ensure_public_ip, ensure_resource_group, ensure_vnet
+from tasks.azure_network import (
+    ensure_gateway,
+    ensure_gateway_connection,
+    ensure_public_ip,
+    ensure_resource_group,
+    ensure_vnet,
+)
 from tasks.identity import ensure_identity, ensure_role_assignment
 from tests.test_azure_tasks import EXAMPLES, running_emulator, sandbox_cloud
 
@@ -240,3 +246,32 @@ def test_an_api_version_override_reaches_a_cloud_whose_network_provider_lags(
     pinned = cloud.model_copy(update={"api_versions": {"network": "2024-05-01"}})
     assert ensure_vnet.fn(pinned, spec, dc).provisioning_state == "Succeeded"
     assert [v["name"] for v in arm.resources(naming.T_VNET)] == [naming.vnet_name(spec.name, dc)]
+
+
+def link_status(arm: ArmEmulator, name: str) -> str:
+    return next(c["properties"]["connectionStatus"] for c in arm.resources(naming.T_CONNECTION) if c["name"] == name)
+
+
+def test_a_drifted_shared_key_is_set_again_and_the_link_connects(
+    prefect_harness: None, cloud: AzureCloud, arm: ArmEmulator
+) -> None:
+    spec = spec_in(STAGING)
+    a, b = (d.name for d in spec.azure_dcs)
+    for dc in (a, b):
+        ensure_resource_group.fn(cloud, spec, dc)
+        ensure_vnet.fn(cloud, spec, dc)
+        ensure_public_ip.fn(cloud, spec, dc)
+        ensure_gateway.fn(cloud, spec, dc)
+    ensure_gateway_connection.fn(cloud, spec, a, b)
+    ensure_gateway_connection.fn(cloud, spec, b, a)
+    name = naming.connection_name(spec.name, a, b)
+    assert link_status(arm, name) == "Connected"
+
+    connections = cloud.network_client(STAGING).virtual_network_gateway_connections
+    group = spec.dc(a).azure.resource_group  # type: ignore[union-attr]
+    connections.begin_set_shared_key(group, name, ConnectionSharedKey(value="changed-by-hand")).result()
+    assert link_status(arm, name) == "NotConnected"  # IKE fails: it would never connect
+
+    assert ensure_gateway_connection.fn(cloud, spec, a, b).action == "updated"
+    assert link_status(arm, name) == "Connected"
+    assert connections.get_shared_key(group, name).value != "changed-by-hand"
