@@ -19,6 +19,7 @@ from multidc_core.load import load_spec
 from multidc_core.problems import SpecError
 from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
+from tasks.aks import ensure_cluster
 from tasks.arm_ensure import to_model
 from tasks.arm_errors import PermanentAzureError
 from tasks.azure_network import (
@@ -97,6 +98,7 @@ def test_a_grant_made_under_another_name_is_used_as_it_is(cloud: AzureCloud, arm
     dc = spec.azure_dcs[0].name
     ensure_resource_group.fn(cloud, spec, dc)
     ensure_vnet.fn(cloud, spec, dc)
+    arm.durations["principal_replication"] = 0  # the identity is old: the older run made it long ago
     ident = ensure_identity.fn(cloud, spec, dc)
     # As an older multidc named it (ring/dc only): the same principal, role and scope.
     old_name = "0e6c6d3c-6a38-5b32-8c62-2d1a5c0c4b11"
@@ -275,3 +277,47 @@ def test_a_drifted_shared_key_is_set_again_and_the_link_connects(
     assert ensure_gateway_connection.fn(cloud, spec, a, b).action == "updated"
     assert link_status(arm, name) == "Connected"
     assert connections.get_shared_key(group, name).value != "changed-by-hand"
+
+
+def raw_grant(cloud: AzureCloud, spec: RingSpec, dc: str, principal: str, kind: str = "ServicePrincipal") -> None:
+    cloud.authorization_client(STAGING).role_assignments.create(
+        naming.role_assignment_scope(spec, dc),
+        naming.dc_role_assignment_name(spec, dc, principal),
+        RoleAssignmentCreateParameters(
+            role_definition_id=naming.role_definition_id(STAGING), principal_id=principal, principal_type=kind
+        ),
+    )
+
+
+def test_a_new_identity_is_invisible_for_a_while_and_the_grant_is_retried(
+    cloud: AzureCloud, arm: ArmEmulator
+) -> None:
+    arm.durations["principal_replication"] = 400  # Azure seconds: 0.2 s here
+    spec = spec_in(STAGING)
+    dc = spec.azure_dcs[0].name
+    ensure_resource_group.fn(cloud, spec, dc)
+    ensure_vnet.fn(cloud, spec, dc)
+    principal = ensure_identity.fn(cloud, spec, dc).principal_id
+    with pytest.raises(HttpResponseError) as err:
+        raw_grant(cloud, spec, dc, principal)
+    assert (err.value.status_code, err.value.error.code) == (400, "PrincipalNotFound")
+    assert ensure_role_assignment.fn(cloud, spec, dc, principal).action == "created"  # retried until replicated
+    with pytest.raises(HttpResponseError) as err:
+        raw_grant(cloud, spec, dc, principal, kind="User")
+    assert (err.value.status_code, err.value.error.code) == (400, "UnmatchedPrincipalType")
+
+
+def test_a_cluster_without_network_contributor_on_its_subnet_fails_as_aks_does(
+    cloud: AzureCloud, arm: ArmEmulator
+) -> None:
+    spec = spec_in(STAGING)
+    dc = spec.azure_dcs[0].name
+    ensure_resource_group.fn(cloud, spec, dc)
+    ensure_vnet.fn(cloud, spec, dc)
+    ensure_identity.fn(cloud, spec, dc)
+    with pytest.raises(PermanentAzureError) as err:
+        ensure_cluster.fn(cloud, spec, dc)
+    assert err.value.code == "LinkedAuthorizationFailed"
+    assert "subnets/join/action" in str(err.value)
+    cluster = next(c for c in arm.resources(naming.T_CLUSTER))
+    assert cluster["properties"]["provisioningState"] == "Failed"
