@@ -205,15 +205,70 @@ def gateway_failed(env: Env, row: Row) -> None:
     message = error_of(first)
     again = env.run()
     row.seconds = time.monotonic() - start
-    replaced = whole(again) and any(
-        r.action == "replaced" and r.name == gw for r in again.result().provision.resources
+    reconciled = whole(again) and any(
+        r.action == "reconciled" and r.name == gw for r in again.result().provision.resources
     )
-    row.ok = first.is_failed() and gw in message and "GatewayAllocationFailed" in message and replaced
+    deleted = deletes_of(env, gw)
+    row.ok = first.is_failed() and gw in message and "GatewayAllocationFailed" in message and reconciled
+    row.ok = row.ok and not deleted
     row.outcome = (
-        f"failed naming {gw} (GatewayAllocationFailed); re-run replaced it, ring whole"
+        f"failed naming {gw} (GatewayAllocationFailed); re-run reconciled it (no delete), ring whole"
         if row.ok
-        else f"{first_line(message)} / re-run: {again.type.value}"
+        else f"{first_line(message)} / re-run: {again.type.value}, {len(deleted)} delete(s)"
     )
+
+
+def deletes_of(env: Env, name: str) -> list[str]:
+    return [
+        r["path"]
+        for r in env.world.arm.requests()
+        if r["method"] == "DELETE" and r["path"].lower().endswith("/" + name.lower())
+    ]
+
+
+def cluster_failed(env: Env, row: Row) -> None:
+    """A live cluster left Failed (a failed upgrade does that): reconciled, never deleted, data kept."""
+    first = env.run()
+    name = env.cluster("dc1")
+    kube, nodes = env.world.clusters.get(name), env.rings()
+    env.tw.call(env.world.arm.mark_failed, name)
+    start = time.monotonic()
+    again = env.run()
+    row.seconds = time.monotonic() - start
+    reconciled = whole(again) and any(
+        r.action == "reconciled" and r.name == name for r in again.result().provision.resources
+    )
+    kept = kube is not None and env.world.clusters.get(name) is kube and env.rings() == nodes
+    deleted = deletes_of(env, name)
+    row.ok = whole(first) and reconciled and kept and not deleted
+    row.outcome = (
+        "reconciled by a PUT of the same body; no delete, same Kubernetes cluster and ring, ring whole"
+        if row.ok
+        else f"{first_line(error_of(again))} reconciled={reconciled} kept={kept} deletes={len(deleted)}"
+    )
+
+
+def busy_link(mode: str) -> Callable[[Env, Row], None]:
+    """The link's operation ends Failed twice with AnotherOperationInProgress; the run sends it again."""
+
+    def scenario(env: Env, row: Row) -> None:
+        env.spec.write_text(env.spec.read_text().replace("mode: vpn-gateway", f"mode: {mode}"))
+        name = f"{env.ring}-dc1-to-dc2"
+        faults = env.world.arm.faults
+        message = "Another operation on this or dependent resource is in progress."
+        fid = env.tw.call(faults.fail_provisioning, name, "AnotherOperationInProgress", message, 2)
+        start = time.monotonic()
+        state = env.run()
+        row.seconds = time.monotonic() - start
+        fired = next(f["fired"] for f in faults.list() if f["id"] == fid)
+        row.ok = whole(state) and fired == 2
+        row.outcome = (
+            f"retried: {name} ended AnotherOperationInProgress {fired}x, then Succeeded; ring whole"
+            if row.ok
+            else first_line(error_of(state))
+        )
+
+    return scenario
 
 
 def cluster_slow(env: Env, row: Row) -> None:
@@ -505,9 +560,30 @@ SCENARIOS = [
         "gw-failed",
         "gateway provisioning Failed",
         "arm-fail <ring>-dc1-gw (GatewayAllocationFailed)",
-        "clear failure naming it; re-run replaces it",
+        "clear failure naming it; re-run reconciles it (no delete)",
         gateway_failed,
         quick=True,
+    ),
+    Scenario(
+        "aks-failed",
+        "a cluster marked Failed",
+        "arm-mark-failed <ring>-dc1-aks after a whole run, run again",
+        "reconciled, no delete, data kept",
+        cluster_failed,
+    ),
+    Scenario(
+        "busy-peering",
+        "AnotherOperationInProgress on a peering",
+        "global-peering; arm-fail <ring>-dc1-to-dc2 code AnotherOperationInProgress times 2",
+        "retried",
+        busy_link("global-peering"),
+    ),
+    Scenario(
+        "busy-connection",
+        "AnotherOperationInProgress on a connection",
+        "arm-fail <ring>-dc1-to-dc2 code AnotherOperationInProgress times 2",
+        "retried",
+        busy_link("vpn-gateway"),
     ),
     Scenario(
         "aks-slow",

@@ -150,15 +150,23 @@ def submit_ring(
                 check_dns.submit(spec, dc, naming.dc_seeds(first), w, wait_for=check_deps, return_state=False)
             )
             deps.append(out.checks[dc])
-        if joins and joining is not None:  # the ring's joining slot may be busy
-            seeded = out.add(apply_cassandra.submit(spec, dc, seeds_only=True, wait_for=deps, return_state=False))
-            deps = [seeded, joining]  # the seeds start now, the other nodes once the slot is free
+        # The seeds start at once; wait_for_dc admits the other nodes one at a time, across racks,
+        # once the ring's joining slot is free.
         out.applied[dc] = out.add(apply_cassandra.submit(spec, dc, wait_for=deps, return_state=False))
-        out.ready[dc] = out.add(wait_for_dc.submit(spec, dc, w, wait_for=[out.applied[dc]], return_state=False))
+        slot = [joining] if joins and joining is not None else []
+        out.ready[dc] = out.add(
+            wait_for_dc.submit(spec, dc, w, wait_for=[out.applied[dc], *slot], return_state=False)
+        )
         if anchor is None:  # later DCs need the first DC's seeds only, not its joiners
-            anchor = out.add(
-                wait_for_dc.submit(spec, dc, w, seeds_only=True, wait_for=[out.applied[dc]], return_state=False)
-            ) if joins else out.ready[dc]
+            anchor = (
+                out.add(
+                    wait_for_dc.submit(
+                        spec, dc, w, seeds_only=True, wait_for=[out.applied[dc]], return_state=False
+                    )
+                )
+                if joins
+                else out.ready[dc]
+            )
         if joins:
             joining = out.ready[dc]
     every = list(out.ready.values())

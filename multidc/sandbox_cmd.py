@@ -1,4 +1,4 @@
-"""`multidc sandbox up|status|down`: the local ARM and Kubernetes emulators in a background process."""
+"""`multidc sandbox up|status|down|connect|kubeconfig`: the local ARM and Kubernetes emulators in a background process."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import json
 import urllib.request
 from pathlib import Path
+
+import yaml
 
 from multidc.cli import EXIT_INVALID, EXIT_OK
 from sandbox.process import DEFAULT_STATE_DIR, SandboxError, down, running, up
@@ -83,6 +85,28 @@ def cmd_connect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_kubeconfig(args: argparse.Namespace) -> int:
+    """Write a kubeconfig with one context per sandbox cluster, like `az aks get-credentials`."""
+    info = running(Path(args.state_dir))
+    if info is None:
+        print("sandbox: not running; start it with `multidc sandbox up`")
+        return 1
+    with urllib.request.urlopen(info["admin_url"] + "/kubeconfig", timeout=10) as resp:  # noqa: S310 - loopback
+        text = resp.read().decode()
+    out = Path(args.out or Path(args.state_dir) / "sandbox.kubeconfig")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch(mode=0o600, exist_ok=True)
+    out.chmod(0o600)  # it holds the clusters' tokens
+    out.write_text(text)
+    contexts = [c["name"] for c in yaml.safe_load(text).get("contexts") or []]
+    if not contexts:
+        print(f"wrote {out}: no clusters yet (AKS clusters appear once a flow has created them)")
+        return EXIT_OK
+    print(f"wrote {out} with contexts: {', '.join(contexts)}")
+    print(f"  try: KUBECONFIG={out} kubectl --context {contexts[0]} get pods -A")
+    return EXIT_OK
+
+
 def cmd_down(args: argparse.Namespace) -> int:
     was = down(Path(args.state_dir), purge=args.purge)
     print("sandbox stopped" if was else "sandbox was not running")
@@ -97,6 +121,7 @@ def add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         ("status", cmd_status, "print the sandbox's clusters, rings and request counts"),
         ("down", cmd_down, "stop the sandbox; its state stays for the next `up` unless --purge"),
         ("connect", cmd_connect, "save a Prefect AzureCloud block that points at the running sandbox"),
+        ("kubeconfig", cmd_kubeconfig, "write a kubeconfig with a context per sandbox cluster (for kubectl)"),
     ):
         p = actions.add_parser(name, help=text, description=text)
         p.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where state, CA and logs live")
@@ -116,5 +141,7 @@ def add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
             )
         if name == "connect":
             p.add_argument("--block", default="multidc-sandbox", help="name of the AzureCloud block to save")
+        if name == "kubeconfig":
+            p.add_argument("--out", default=None, help="where to write it (default: <state-dir>/sandbox.kubeconfig)")
         if name == "down":
             p.add_argument("--purge", action="store_true", help="forget the sandbox's state too")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from multidc_core import naming as n
@@ -13,12 +14,24 @@ from multidc_core.cassandra_config import (
     cassandra_yaml,
 )
 from multidc_core.corefile import render_coredns_custom
-from multidc_core.spec import Datacenter, DnsExposure, Provider, RingSpec
+from multidc_core.spec import Cloud, Datacenter, DnsExposure, Provider, RingSpec
 
 Manifest = dict[str, Any]
 
 LB_INTERNAL = "service.beta.kubernetes.io/azure-load-balancer-internal"
 LB_IPV4 = "service.beta.kubernetes.io/azure-load-balancer-ipv4"
+AWS_LB_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
+AWS_NLB_TARGET_TYPE = "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"
+AWS_LB_SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+GKE_LB_TYPE = "networking.gke.io/load-balancer-type"
+# Without these a `type: LoadBalancer` Service gets a public address: kube-dns would answer the
+# whole internet. EKS: an NLB of the AWS Load Balancer Controller (>= 2.2), pods as IP targets.
+INTERNAL_LB: dict[Cloud, dict[str, str]] = {
+    Cloud.AKS: {LB_INTERNAL: "true"},
+    Cloud.EKS: {AWS_LB_TYPE: "external", AWS_NLB_TARGET_TYPE: "ip", AWS_LB_SCHEME: "internal"},
+    Cloud.GKE: {GKE_LB_TYPE: "Internal"},
+    Cloud.OTHER: {},
+}
 CASSANDRA_UID = 999  # the cassandra user of the official image; fsGroup makes the data disk writable
 TERMINATION_GRACE_SECONDS = 180
 CONFIG_MOUNT = "/etc/cassandra"
@@ -53,10 +66,13 @@ def dns_service(spec: RingSpec, dc: Datacenter) -> Manifest | None:
         if dc.azure.dns_lb_ip is not None:
             meta["annotations"][LB_IPV4] = str(dc.azure.dns_lb_ip)
     elif dc.kubeconfig is not None:
-        if dc.kubeconfig.dns_exposure is DnsExposure.ADDRESS:
+        kc = dc.kubeconfig
+        if kc.dns_exposure is DnsExposure.ADDRESS:
             return None
-        if dc.kubeconfig.dns_exposure is DnsExposure.NODEPORT:
+        if kc.dns_exposure is DnsExposure.NODEPORT:
             svc_type = "NodePort"
+        else:  # the spec's annotations replace the cloud's (e.g. EKS without the controller)
+            meta["annotations"] = dict(kc.dns_lb_annotations or INTERNAL_LB[kc.cloud])
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -110,6 +126,10 @@ def cassandra_config(spec: RingSpec, dc: Datacenter) -> Manifest:
         "metadata": _meta(spec, dc, n.CONFIGMAP_NAME, dc.namespace),
         "data": {n.CONFIGMAP_KEY: cassandra_yaml(spec, dc)},
     }
+
+
+def config_checksum(spec: RingSpec, dc: Datacenter) -> str:
+    return hashlib.sha256(cassandra_yaml(spec, dc).encode()).hexdigest()
 
 
 def _tcp(name: str, port: int) -> dict[str, Any]:
@@ -230,8 +250,13 @@ def _statefulset(spec: RingSpec, dc: Datacenter, rn: n.RackNodes) -> Manifest:
             "serviceName": n.SERVICE_NAME,
             # Cassandra nodes must bootstrap one at a time.
             "podManagementPolicy": "OrderedReady",
+            # Each rack's StatefulSet would roll on its own, one pod per rack down at once (a whole
+            # replica set with RF = racks); deploy-ring deletes outdated pods one per DC instead.
+            "updateStrategy": {"type": "OnDelete"},
             "selector": {"matchLabels": n.rack_selector(spec.name, dc.name, rack)},
-            "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+            # The config's checksum in the template: a changed cassandra.yaml is a new revision.
+            "template": {"metadata": {"labels": pod_labels, "annotations": {
+                n.CONFIG_CHECKSUM_ANNOTATION: config_checksum(spec, dc)}}, "spec": pod_spec},
             "volumeClaimTemplates": [
                 {
                     "metadata": {"name": "data", "labels": n.labels(spec.name, dc.name)},

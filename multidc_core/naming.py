@@ -191,6 +191,8 @@ COREDNS_DEPLOYMENT = "coredns"
 KUBE_DNS_SELECTOR = {"k8s-app": "kube-dns"}
 ZONE_LABEL = "topology.kubernetes.io/zone"
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+CONFIG_CHECKSUM_ANNOTATION = "multidc.io/config-checksum"  # sha256 of cassandra.yaml, in the pod template
+REVISION_LABEL = "controller-revision-hash"  # set by the StatefulSet controller on each pod
 CLUSTER_DOMAIN = "cluster.local"
 
 

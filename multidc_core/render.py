@@ -48,7 +48,7 @@ def azure_files(spec: RingSpec) -> dict[str, str]:
 
 
 def uses_corefile(dc: Datacenter) -> bool:
-    return dc.kubeconfig is not None and dc.kubeconfig.coredns_mode is CorednsMode.COREFILE
+    return dc.kubeconfig is not None and dc.kubeconfig.dns_mode is CorednsMode.COREFILE
 
 
 def dc_manifests(spec: RingSpec, dc: Datacenter) -> list[dict[str, Any]]:

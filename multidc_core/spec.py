@@ -122,9 +122,28 @@ class CorednsMode(StrEnum):
     COREFILE = "corefile"
 
 
+class Cloud(StrEnum):
+    """Who runs an existing cluster: decides the internal load balancer annotations and CoreDNS's setup."""
+
+    AKS = "aks"
+    EKS = "eks"
+    GKE = "gke"
+    OTHER = "other"
+
+
 class KubeconfigDC(Strict):
     path: str = Field(description="Path to the kubeconfig file holding this cluster's context.")
     context: str = Field(description="Context name inside the kubeconfig.")
+    cloud: Cloud = Field(
+        default=Cloud.OTHER,
+        description="Which cloud runs the cluster (aks, eks with the AWS Load Balancer Controller, gke, "
+        "other): decides the annotations that keep the DNS load balancer internal.",
+    )
+    dns_lb_annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Annotations on the DNS LoadBalancer Service instead of the cloud's own; required "
+        "with cloud 'other' and dns_exposure 'loadbalancer' (those that make it internal there).",
+    )
     dns_exposure: DnsExposure = Field(
         default=DnsExposure.LOADBALANCER,
         description="How this cluster's DNS is reached from the others.",
@@ -133,14 +152,27 @@ class KubeconfigDC(Strict):
         default_factory=list,
         description="Node addresses (nodeport) or the one DNS address (address mode).",
     )
-    coredns_mode: CorednsMode = Field(
-        default=CorednsMode.CUSTOM,
-        description="coredns-custom (AKS) or editing the coredns Corefile (kubeadm, EKS).",
+    coredns_mode: CorednsMode | None = Field(
+        default=None,
+        description="coredns-custom (AKS imports it) or editing the coredns Corefile (EKS, kubeadm); "
+        "when empty, coredns-custom on cloud aks and the Corefile elsewhere.",
     )
     pod_cidrs: list[Cidr] = Field(
         default_factory=list,
         description="Pod address ranges of this cluster, for the NetworkPolicy peers.",
     )
+    node_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="Node address ranges, for the NetworkPolicy peers: needed where the CNI rewrites "
+        "pods' traffic to other networks to the node's address (EKS VPC CNI by default).",
+    )
+
+    @property
+    def dns_mode(self) -> CorednsMode:
+        """coredns_mode, or what the cloud's CoreDNS reads when the spec does not say."""
+        if self.coredns_mode is not None:
+            return self.coredns_mode
+        return CorednsMode.CUSTOM if self.cloud is Cloud.AKS else CorednsMode.COREFILE
 
 
 class Datacenter(Strict):
@@ -172,6 +204,11 @@ class Keyspace(Strict):
 
 class CassandraRing(Strict):
     image: str = Field(default="cassandra:5.0", description="Cassandra container image.")
+    version: str | None = Field(
+        default=None,
+        description="Cassandra major.minor of the image (4.0, 4.1 or 5.0); needed only when the "
+        "image tag does not say it (e.g. latest or a digest). cassandra.yaml is rendered for it.",
+    )
     auth: bool = Field(default=True, description="PasswordAuthenticator with a new superuser.")
     num_tokens: int = Field(default=16, ge=1, le=256, description="num_tokens per node.")
     system_rf: int | None = Field(

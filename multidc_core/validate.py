@@ -8,6 +8,7 @@ import typing
 from collections.abc import Iterator
 from decimal import Decimal
 
+from multidc_core.cassandra_config import SUPPORTED_VERSIONS, tag_version
 from multidc_core.problems import Problem, show
 from multidc_core.spec import (
     AZURE_NAME,
@@ -16,6 +17,8 @@ from multidc_core.spec import (
     QUANTITY,
     SUBSCRIPTION_ID,
     CassandraDC,
+    Cloud,
+    CorednsMode,
     Datacenter,
     DnsExposure,
     InterconnectMode,
@@ -32,6 +35,8 @@ LOCATION = re.compile(r"^[a-z][a-z0-9]*$")
 VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 K8S_VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
 IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}$")
+# A Kubernetes annotation key: an optional DNS subdomain prefix and a name of at most 63 characters.
+ANNOTATION_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 AZURE_ZONES = ("1", "2", "3")
 # Cassandra owns these; CREATE KEYSPACE on them fails or, worse, alters system replication.
 SYSTEM_KEYSPACES = frozenset(
@@ -301,6 +306,8 @@ def _cassandra(spec: RingSpec) -> Iterator[Problem]:
             f"{show(spec.cassandra.image)} is not a container image reference",
             "use e.g. 'cassandra:5.0' or 'registry.example.com/cassandra:5.0.2'",
         )
+    else:
+        yield from _cassandra_version(spec.cassandra.image, spec.cassandra.version)
     smallest = min(dc.cassandra.nodes for dc in spec.datacenters)
     rf = spec.cassandra.system_rf
     if rf is not None and rf > smallest:
@@ -311,6 +318,25 @@ def _cassandra(spec: RingSpec) -> Iterator[Problem]:
         )
     for i, dc in enumerate(spec.datacenters):
         yield from _cassandra_dc(f"datacenters[{i}].cassandra", dc)
+
+
+def _cassandra_version(image: str, version: str | None) -> Iterator[Problem]:
+    # cassandra.yaml is rendered with this version's setting names: Cassandra refuses unknown ones.
+    supported = ", ".join(SUPPORTED_VERSIONS)
+    from_tag = tag_version(image)
+    if version is not None and version not in SUPPORTED_VERSIONS:
+        yield Problem("cassandra.version", f"{show(version)} is not a Cassandra version multidc renders "
+                      "cassandra.yaml for", f"use one of {supported}")
+    elif from_tag is not None and from_tag not in SUPPORTED_VERSIONS:
+        yield Problem("cassandra.image", f"{show(image)} is Cassandra {from_tag}, which multidc does not "
+                      "render cassandra.yaml for", f"use an image of Cassandra {supported}, e.g. 'cassandra:5.0'")
+    elif from_tag is not None and version is not None and version != from_tag:
+        yield Problem("cassandra.version", f"{show(version)} differs from the image tag's version {from_tag}",
+                      f"set it to {from_tag!r} or leave it out")
+    elif from_tag is None and version is None:
+        yield Problem("cassandra.version", f"the tag of image {show(image)} does not say which Cassandra "
+                      "version it runs", f"set cassandra.version to the image's version ({supported}), "
+                      "or use a tag such as 'cassandra:5.0'")
 
 
 def _cassandra_dc(p: str, dc: Datacenter) -> Iterator[Problem]:
@@ -460,3 +486,38 @@ def _kubeconfig(spec: RingSpec) -> Iterator[Problem]:
                 "is ignored with dns_exposure 'loadbalancer'",
                 "remove dns_addresses, or set dns_exposure to nodeport or address",
             )
+        yield from _cloud(kc.cloud, kc.dns_lb_annotations, exposure, kc.coredns_mode, p)
+
+
+def _cloud(
+    cloud: Cloud, annotations: dict[str, str], exposure: DnsExposure, mode: CorednsMode | None, p: str
+) -> Iterator[Problem]:
+    lb = exposure is DnsExposure.LOADBALANCER
+    if lb and cloud is Cloud.OTHER and not annotations:
+        yield Problem(
+            f"{p}.cloud",
+            "is 'other' with dns_exposure 'loadbalancer': without its cloud's annotation the load balancer "
+            "in front of kube-dns gets a public address (a DNS resolver open to the internet)",
+            "set cloud to aks, eks or gke, or give dns_lb_annotations that make the load balancer internal, "
+            "or use dns_exposure nodeport or address",
+        )
+    if annotations and not lb:
+        yield Problem(
+            f"{p}.dns_lb_annotations",
+            f"is ignored with dns_exposure {exposure.value!r}",
+            "remove dns_lb_annotations, or set dns_exposure to loadbalancer",
+        )
+    for key, value in annotations.items():
+        if not ANNOTATION_KEY.match(key) or not value.isprintable():
+            yield Problem(
+                f"{p}.dns_lb_annotations",
+                f"key {show(key)} is not an annotation key, or its value holds control characters",
+                "use keys like service.beta.kubernetes.io/aws-load-balancer-scheme and one-line values",
+            )
+    if mode is CorednsMode.CUSTOM and cloud in (Cloud.EKS, Cloud.GKE):
+        yield Problem(
+            f"{p}.coredns_mode",
+            f"is 'coredns-custom', but the DNS of {cloud.value} clusters does not import a coredns-custom "
+            "ConfigMap (only AKS does)",
+            "use coredns_mode: corefile, or leave it out",
+        )

@@ -6,11 +6,14 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.kube.cluster import merged_kubeconfig
 from sandbox.world import World
 
 FAULT_KINDS = (
     "arm-errors",
     "arm-fail",
+    "arm-mark-failed",
+    "arm-busy",
     "arm-slow",
     "slow-attach",
     "crashloop",
@@ -50,7 +53,18 @@ def inject(world: World, fault: dict[str, Any]) -> dict[str, Any]:
         )
         return {"id": fid}
     if kind == "arm-fail" and arm:
-        return {"id": arm.faults.fail_provisioning(str(fault["resource"]))}
+        # code AnotherOperationInProgress (or RetryableError): the operation ends Failed as a busy one does
+        fid = arm.faults.fail_provisioning(
+            str(fault["resource"]),
+            str(fault.get("code", "InternalServerError")),
+            fault.get("message"),
+            int(fault.get("times", 1)),
+        )
+        return {"id": fid}
+    if kind == "arm-mark-failed" and arm:
+        return {"id": arm.mark_failed(str(fault["resource"]))}
+    if kind == "arm-busy" and arm:
+        return {"id": arm.busy(str(fault["resource"]), float(fault.get("seconds", 600)))}
     if kind == "arm-slow" and arm:
         return {"id": arm.faults.slow_type(str(fault["type"]), float(fault["factor"]))}
     if kind in ("slow-attach", "crashloop", "node-down", "node-up"):
@@ -108,6 +122,11 @@ def make_admin_app(world: World) -> web.Application:
         except (KeyError, ValueError, TypeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
 
+    async def kubeconfig(_: web.Request) -> web.Response:
+        # One context per cluster, named after it, as `az aks get-credentials` names AKS contexts.
+        clusters = {name: e.kube for name, e in sorted(world.clusters.items())}
+        return web.Response(text=merged_kubeconfig(clusters), content_type="application/yaml")
+
     async def delete_faults(_: web.Request) -> web.Response:
         clear_faults(world)
         return web.json_response({"ok": True})
@@ -116,6 +135,7 @@ def make_admin_app(world: World) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/status", get_status)
     app.router.add_get("/requests", requests)
+    app.router.add_get("/kubeconfig", kubeconfig)
     app.router.add_post("/faults", post_fault)
     app.router.add_delete("/faults", delete_faults)
     return app

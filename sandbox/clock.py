@@ -21,8 +21,19 @@ AZURE_DURATIONS: dict[str, float] = {
     "principal_replication": 30,
     "volume_attach": 60,
     "node_bootstrap": 120,
+    "gossip_echo": 1,
+    # A repair: a session (prepare, validation compactions) plus streaming per MiB and per remote DC.
+    "repair_session": 30,
+    "repair_per_mib": 60,
+    "repair_per_remote_dc": 15,  # a node heard of through gossip is neither live nor unreachable until it echoes
     "pvc_bind": 5,
     "lb_address": 20,
+    # A Vnet2Vnet tunnel reports Connected this long after both directions are provisioned.
+    "tunnel": 2 * 60,
+    # A deleted cluster's node NICs stay attached to its subnet this long (InUseSubnetCannotBeDeleted).
+    "nic_release": 2 * 60,
+    # A deleted resource stays in its group's resource list this long (ARM's cache, until its GET says 404).
+    "arm_cache": 30,
 }
 
 

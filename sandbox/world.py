@@ -12,6 +12,7 @@ from sandbox.arm.emulator import ArmEmulator
 from sandbox.clock import Clock
 from sandbox.dns import forward_zones, match_zone
 from sandbox.kube.cluster import KubeCluster, start_cluster
+from sandbox.kube.services import Frontend
 from sandbox.ring.cluster import RingSim
 from sandbox.runtime import CassandraRuntime
 from sandbox.tls import SandboxTLS
@@ -167,7 +168,17 @@ class World:
         if from_ip == to_ip:
             return True
         a, b = self.cluster_of(from_ip), self.cluster_of(to_ip)
-        return a is not None and b is not None and self.clusters_connected(a, b)
+        if b is None:  # a public load balancer answers the whole internet
+            return self.public_frontend(to_ip) is not None
+        return a is not None and self.clusters_connected(a, b)
+
+    def public_frontend(self, ip: str) -> Frontend | None:
+        """The public load balancer frontend at ip, of any cluster (reachable from anywhere)."""
+        for entry in self.clusters.values():
+            for fe in entry.kube.lb_frontends():
+                if fe.public and fe.address == ip:
+                    return fe
+        return None
 
     def partition(self, a: str, b: str) -> None:
         self._known(a, b)
@@ -191,12 +202,16 @@ class World:
             pass
         here = self.cluster_of(from_ip)
         name = fqdn.lower().rstrip(".")
-        if here is None or not name.endswith("." + CLUSTER_DOMAIN):
+        if here is None:
             return None
-        loaded = self.clusters[here].kube.coredns_snapshot()
-        zone = match_zone(
-            name, forward_zones(loaded.get("coredns", {}).get("Corefile"), loaded.get("coredns-custom"))
-        )
+        if not name.endswith("." + CLUSTER_DOMAIN):
+            return self.lb_dns_name(name)
+        kube = self.clusters[here].kube
+        loaded = kube.coredns_snapshot()
+        # Only AKS mounts coredns-custom into CoreDNS and imports its *.server keys; elsewhere only
+        # the coredns ConfigMap's Corefile is read.
+        custom = loaded.get("coredns-custom") if kube.flavor == "aks" else None
+        zone = match_zone(name, forward_zones(loaded.get("coredns", {}).get("Corefile"), custom))
         if zone is None:
             return self.lookup_local(here, name)
         for ip, port in zone.upstreams:
@@ -205,15 +220,24 @@ class World:
                 return self.lookup_local(target, name)
         return None  # SERVFAIL: no upstream answered
 
+    def lb_dns_name(self, name: str) -> str | None:
+        """A cloud load balancer's DNS name (EKS), public in the cloud's DNS, as any node resolves it."""
+        for entry in self.clusters.values():
+            for fe in entry.kube.lb_frontends():
+                if fe.hostname == name:
+                    return fe.address
+        return None
+
     def dns_server_at(self, ip: str, port: int) -> str | None:
         """The cluster whose CoreDNS is exposed at ip:port (LoadBalancer or NodePort Service)."""
         for name, entry in self.clusters.items():
+            fronted = {(fe.namespace, fe.service) for fe in entry.kube.lb_frontends() if fe.address == ip}
             for svc in entry.kube.objects("Service"):
                 if (svc["spec"].get("selector") or {}).get("k8s-app") != "kube-dns":
                     continue
                 ports = svc["spec"].get("ports") or []
-                ingress = (svc.get("status", {}).get("loadBalancer", {}) or {}).get("ingress") or []
-                if any(i.get("ip") == ip for i in ingress) and any(p.get("port") == port for p in ports):
+                meta = svc["metadata"]
+                if (meta["namespace"], meta["name"]) in fronted and any(p.get("port") == port for p in ports):
                     return name
                 node_port = svc["spec"].get("type") == "NodePort" and any(
                     p.get("nodePort") == port for p in ports

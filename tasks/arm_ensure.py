@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -14,7 +14,15 @@ from azure.core.polling.base_polling import OperationFailed
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
-from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed, wait_none
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_fixed,
+    wait_none,
+)
 
 from blocks.azure import AzureCloud
 from multidc_core import naming
@@ -22,12 +30,15 @@ from tasks.arm_errors import (
     DeadlineExceededError,
     PermanentAzureError,
     ResourceNotOwnedError,
+    RetryableOperationError,
     call_arm,
     describe,
     is_transient,
+    retryable_operation_failure,
+    wait_retry_after_or_exponential,
 )
 
-Action = Literal["created", "updated", "unchanged", "replaced"]
+Action = Literal["created", "updated", "unchanged", "reconciled", "replaced"]
 Wire = dict[str, Any]
 
 TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
@@ -39,6 +50,15 @@ TASK_RETRIES = 2
 TASK_RETRY_DELAY_S: list[float] = [10.0, 60.0]
 # Log a long wait's progress this often (seconds) at most: once a minute reads well in the UI.
 PROGRESS_EVERY_S = 60.0
+# A write whose operation ends Failed with a busy code (AnotherOperationInProgress, RetryableError,
+# ReferencedResourceNotProvisioned, AKS "Another operation ... is in progress") is sent again at
+# most this many times in all, backing off as for transient errors; no new attempt starts once
+# the cloud's retry deadline has passed since the first.
+OPERATION_ATTEMPTS = 6
+# Azure's remedy for a resource left Failed is a PUT of the same body, never a delete:
+# https://learn.microsoft.com/en-us/azure/networking/troubleshoot-failed-state (Network) and
+# https://learn.microsoft.com/en-us/troubleshoot/azure/azure-kubernetes/availability-performance/cluster-node-virtual-machine-failed-state (AKS).
+REPAIR_STATES = frozenset({"Failed"})
 
 
 class ResourceResult(BaseModel):
@@ -148,8 +168,10 @@ class ArmOps:
     model: Any
     owner: Callable[[Wire], str | None]
     deadline_s: float
-    # A resource in one of these states is replaced (deleted, then created).
-    replace_states: frozenset[str] = field(default_factory=lambda: frozenset({"Failed"}))
+    # A Failed resource is reconciled (a PUT of the same body). Only when that fails too, and only
+    # a resource that holds no data, may be replaced: this returns what still uses it (replace
+    # when empty). None: never deleted (clusters, VNets, anything that holds data or traffic).
+    users_if_replaced: Callable[[], list[str]] | None = None
     # Some resources (role assignments) cannot be updated in place: a difference replaces them.
     replace_on_change: bool = False
     state_of: Callable[[Wire], str | None] = provisioning_state
@@ -198,7 +220,7 @@ class Ensurer:
         return None if found is None else to_wire(found)
 
     def ensure(self, ops: ArmOps, desired: Wire, compare: Wire | None = None) -> EnsureOutcome:
-        """GET; refuse foreign; wait out a running operation; replace Failed; write only on change.
+        """GET; refuse foreign; wait out a running operation; reconcile Failed; write only on change.
 
         `compare` is what must match (default: `desired`); `desired` is what a write sends.
         """
@@ -221,12 +243,11 @@ class Ensurer:
                 state = ops.state_of(actual)
         if actual is None:
             return EnsureOutcome(self.write(ops, desired, "creating"), "created")
+        if state in REPAIR_STATES:
+            return self.repair(ops, desired)
         diffs = differences(desired if compare is None else compare, actual)
-        if state in ops.replace_states or (diffs and ops.replace_on_change):
-            why = (
-                f"provisioningState {state}" if state in ops.replace_states else f"{', '.join(diffs)} differ"
-            )
-            self.log.warning("%s: %s; replacing it (delete, then create)", ops.label, why)
+        if diffs and ops.replace_on_change:
+            self.log.warning("%s: %s differ; replacing it (delete, then create)", ops.label, ", ".join(diffs))
             self.remove(ops)
             return EnsureOutcome(self.write(ops, desired, "re-creating"), "replaced")
         if not diffs:
@@ -235,12 +256,74 @@ class Ensurer:
         self.log.info("%s: %s differ; updating", ops.label, ", ".join(diffs))
         return EnsureOutcome(self.write(ops, desired, "updating"), "updated")
 
+    def repair(self, ops: ArmOps, desired: Wire) -> EnsureOutcome:
+        """A Failed resource: PUT the same body (Azure's remedy); replace only what nothing uses."""
+        self.log.warning(
+            "%s: provisioningState Failed; reconciling it with a PUT of the same body (nothing is deleted)",
+            ops.label,
+        )
+        try:
+            return EnsureOutcome(self.write(ops, desired, "reconciling"), "reconciled")
+        except PermanentAzureError as exc:
+            if isinstance(exc, DeadlineExceededError) or ops.users_if_replaced is None:
+                raise PermanentAzureError(
+                    ops.label,
+                    exc.code,
+                    f"still not Succeeded after a reconcile (a PUT of the same body): {exc.message}. "
+                    f"multidc never deletes a {ops.kind} to repair it (it holds data or traffic); fix the "
+                    "cause named here or in the activity log, then re-run",
+                    exc.status,
+                ) from exc
+            users = ops.users_if_replaced()
+            if users:
+                raise PermanentAzureError(
+                    ops.label,
+                    exc.code,
+                    f"still Failed after a reconcile: {exc.message}. Not replaced: "
+                    f"{', '.join(users)} use(s) it; delete those first, or fix the cause and re-run",
+                    exc.status,
+                ) from exc
+            self.log.warning(
+                "%s: still Failed after a reconcile and nothing uses it; replacing it (delete, then create)",
+                ops.label,
+            )
+        self.remove(ops)
+        return EnsureOutcome(self.write(ops, desired, "re-creating"), "replaced")
+
     def write(self, ops: ArmOps, desired: Wire, verb: str) -> Wire:
+        """PUT and wait; an operation that ends Failed only because ARM was busy is sent again."""
         self.log.info("%s: %s", ops.label, verb)
-        started = self.call(ops.label, ops.put, to_model(ops.model, desired))
-        if isinstance(started, LROPoller):
-            return to_wire(self.wait_poller(ops.label, started, ops.deadline_s))
-        return to_wire(started)
+
+        def attempt() -> Wire:
+            started = self.call(ops.label, ops.put, to_model(ops.model, desired))
+            if isinstance(started, LROPoller):
+                return to_wire(self.wait_poller(ops.label, started, ops.deadline_s))
+            return to_wire(started)
+
+        def before_sleep(state: Any) -> None:
+            exc = state.outcome.exception()
+            self.log.warning(
+                "%s: operation ended %s (busy), attempt %d of %d; sending it again in %.1fs",
+                ops.label,
+                getattr(exc, "code", "?"),
+                state.attempt_number,
+                OPERATION_ATTEMPTS,
+                state.upcoming_sleep,
+            )
+
+        try:
+            wire: Wire = Retrying(
+                retry=retry_if_exception_type(RetryableOperationError),
+                stop=stop_after_attempt(OPERATION_ATTEMPTS) | stop_after_delay(self.cloud.retry_deadline_seconds),
+                wait=wait_retry_after_or_exponential(self.cloud.retry_backoff_seconds),
+                before_sleep=before_sleep,
+                reraise=True,
+            )(attempt)
+        except RetryableOperationError as exc:
+            raise PermanentAzureError(
+                ops.label, exc.code, f"provisioning failed, still busy after retrying: {exc.message}"
+            ) from exc
+        return wire
 
     def remove(self, ops: ArmOps) -> None:
         started = self.call(ops.label, ops.delete)
@@ -277,8 +360,11 @@ class Ensurer:
 
     def _poll_failure(self, label: str, exc: HttpResponseError) -> Exception:
         if isinstance(exc.__cause__, OperationFailed):
-            # The operation itself ended Failed/Canceled: report ARM's words; a re-run replaces it.
+            # The operation itself ended Failed/Canceled: busy codes are sent again (write());
+            # anything else reports ARM's words, and a re-run reconciles the Failed resource.
             fault = describe(exc)
+            if retryable_operation_failure(fault):
+                return RetryableOperationError(label, fault.code, fault.message)
             return PermanentAzureError(
                 label, fault.code, f"provisioning failed: {fault.message}", fault.status
             )

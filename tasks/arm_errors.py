@@ -41,9 +41,10 @@ TRANSIENT_CODES = frozenset(
     }
 )
 # Codes that look retryable by status (409) but never succeed on retry.
-PERMANENT_CODES = frozenset(
-    {"QuotaExceeded", "OperationNotAllowed", "InvalidTemplate", "LinkedInvalidPropertyId"}
-)
+PERMANENT_CODES = frozenset({"QuotaExceeded", "InvalidTemplate", "LinkedInvalidPropertyId"})
+# AKS answers OperationNotAllowed both for "Another operation (...) is in progress" (wait and
+# retry) and for requests it will never accept: only the first is transient.
+MAYBE_BUSY_CODES = frozenset({"OperationNotAllowed"})
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _IN_PROGRESS_WORDS = ("in progress", "inprogress")
 # Never wait longer than this between two attempts, whatever Retry-After asks for.
@@ -70,6 +71,16 @@ class ResourceNotOwnedError(PermanentAzureError):
 
 class DeadlineExceededError(PermanentAzureError):
     """A wait ran out of time; names the resource and the last state seen."""
+
+
+class RetryableOperationError(RuntimeError):
+    """A long-running operation ended Failed with a code that means "busy, try again"."""
+
+    def __init__(self, resource: str, code: str, message: str) -> None:
+        self.resource = resource
+        self.code = code
+        self.message = message
+        super().__init__(f"{resource}: operation ended {code}: {message}")
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,8 @@ def is_transient(exc: BaseException) -> bool:
     """True when the same request may succeed later: throttling, server faults, busy resources."""
     if isinstance(exc, PermanentAzureError):
         return False
+    if isinstance(exc, RetryableOperationError):
+        return True
     if isinstance(exc, ServiceRequestError | ServiceResponseError | ConnectionError | TimeoutError):
         return True
     if not isinstance(exc, HttpResponseError):
@@ -118,10 +131,19 @@ def is_transient(exc: BaseException) -> bool:
         return False
     if fault.code in TRANSIENT_CODES or fault.status in TRANSIENT_STATUS:
         return True
-    if fault.status == 409:
-        # A 409 is a real conflict unless ARM says the resource is merely busy.
-        return any(w in fault.message.lower() for w in _IN_PROGRESS_WORDS)
-    return False
+    return (fault.status == 409 or fault.code in MAYBE_BUSY_CODES) and busy(fault)
+
+
+def busy(fault: ArmFault) -> bool:
+    """ARM says the resource is merely busy ("Another operation ... is in progress")."""
+    return any(w in fault.message.lower() for w in _IN_PROGRESS_WORDS)
+
+
+def retryable_operation_failure(fault: ArmFault) -> bool:
+    """An LRO that ended Failed with a busy or not-yet-provisioned code: the same PUT may succeed later."""
+    if fault.code in PERMANENT_CODES:
+        return False
+    return fault.code in TRANSIENT_CODES or (fault.code in MAYBE_BUSY_CODES and busy(fault))
 
 
 def permanent(resource: str, exc: BaseException) -> PermanentAzureError:

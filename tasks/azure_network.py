@@ -194,7 +194,8 @@ def ensure_public_ip(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResu
 def ensure_gateway(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the DC's route-based VPN gateway exists; waits up to the gateway deadline.
 
-    A gateway whose provisioning Failed is deleted and created again.
+    A gateway whose provisioning Failed is reconciled (a PUT of the same body); if it stays
+    Failed it is replaced only when no connection uses it, and the run fails otherwise.
 
     Args:
         cloud: Where ARM is and how to authenticate; `gateway_deadline_seconds` bounds the wait.
@@ -216,8 +217,24 @@ def ensure_gateway(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult
         model=VirtualNetworkGateway,
         owner=tag_owner(spec.name, dc),
         deadline_s=cloud.gateway_deadline_seconds,
+        users_if_replaced=partial(_gateway_users, cloud, spec, dc),
     )
     return result(ops, Ensurer(cloud).ensure(ops, bodies.virtual_network_gateway(spec, dc)))
+
+
+def _gateway_users(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[str]:
+    """Connections, in any of the ring's resource groups, with the DC's gateway at either end."""
+    gw = naming.gateway_name(spec.name, dc).lower()
+    groups = {(az(spec, d.name).subscription_id, az(spec, d.name).resource_group) for d in spec.azure_dcs}
+    ensurer = Ensurer(cloud)
+    users: list[str] = []
+    for sub, rg in sorted(groups):
+        listing = partial(cloud.network_client(sub).virtual_network_gateway_connections.list, rg)
+        for conn in ensurer.call(f"connections in {rg}", lambda fn=listing: list(fn())):
+            ends = [conn.virtual_network_gateway1, conn.virtual_network_gateway2]
+            if any(e is not None and (e.id or "").lower().endswith(f"/virtualnetworkgateways/{gw}") for e in ends):
+                users.append(str(conn.name))
+    return users
 
 
 def shared_key_block_name(ring: str) -> str:

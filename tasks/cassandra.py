@@ -29,13 +29,14 @@ from tasks.kube_objects import (
     apply_object,
     call,
     diagnose_pod,
-    get_or_none,
     is_ready,
     object_name,
     read,
     request,
     wait_until,
 )
+from tasks.kube_watch import watch_until
+from tasks.rollout import roll_outdated
 
 # Generated credentials use only these characters, so that they can sit inside a CQL identifier,
 # a CQL string literal and a shell double-quoted word without any escaping.
@@ -43,9 +44,12 @@ SAFE_USER = re.compile(r"^[a-z][a-z0-9_]{2,47}$")
 SAFE_PASSWORD = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 DEFAULT_LOGIN = "-u cassandra -p cassandra"  # the image's well-known default, disabled by configure_auth
 ADMIN_LOGIN = '-u "$CASSANDRA_ADMIN_USER" -p "$CASSANDRA_ADMIN_PASSWORD"'
-# cqlsh failures that a retry can fix: a replica restarting, a coordinator not yet up, a timeout.
+# cqlsh failures that a retry can fix: a replica restarting, a coordinator not yet up, a timeout, or
+# a schema change that some DC has not acknowledged yet (cqlsh's warning, exit 2: the change is made,
+# and repeating the idempotent DDL succeeds once every DC agrees).
 TRANSIENT_CQL = ("Unavailable", "Cannot achieve consistency level", "timed out", "OperationTimedOut",
-                 "Connection refused", "NoHostAvailable", "SchemaDisagreement")  # fmt: skip
+                 "Connection refused", "NoHostAvailable", "SchemaDisagreement",
+                 "schema version mismatch detected")  # fmt: skip
 _block_lock = threading.Lock()  # DCs ensure their Secret in parallel threads; one generates
 
 
@@ -131,48 +135,63 @@ def ensure_admin_secret(spec: RingSpec, dc: str) -> Applied:
 
 
 @task(cache_policy=NO_CACHE)
-def apply_cassandra(spec: RingSpec, dc: str, seeds_only: bool = False) -> list[Applied]:
+def apply_cassandra(spec: RingSpec, dc: str) -> list[Applied]:
     """Apply the DC's Cassandra objects in order: namespace, config, Service, StatefulSets, PDB, policy.
+
+    Each rack's StatefulSet starts with its seed pods and keeps the pods that already run, never
+    more: nodes beyond the seeds bootstrap, and Cassandra refuses a bootstrap while another node of
+    the ring is joining, so `wait_for_dc` admits them one at a time across racks. Seeds never
+    bootstrap, so every DC's seeds may start at once.
 
     Args:
         spec: The ring spec.
         dc: The datacenter to deploy (its cluster must be able to resolve earlier DCs' seeds).
-        seeds_only: Start only the seed pods (seeds never bootstrap, so every DC's seeds may start
-            at once); the StatefulSets keep any pods that already run, so a re-run never scales down.
 
     Returns:
         Each object with the action taken; a re-run returns only "unchanged".
     """
     d = spec.dc(dc)
     api = api_for(spec, d)
+    seeds = n.seed_replicas(d)
     objs = manifests.cassandra_manifests(spec, d)
-    if seeds_only:
-        seeds = n.seed_replicas(d)
-        objs = [_with_seeds(api, m, seeds[m["metadata"]["name"]]) if m["kind"] == "StatefulSet" else m for m in objs]
-    return apply_all(api, objs)
+    held = [_held(api, m, seeds[m["metadata"]["name"]]) if m["kind"] == "StatefulSet" else m for m in objs]
+    return apply_all(api, held)
 
 
-def _with_seeds(api: ApiClient, sts: Manifest, seeds: int) -> Manifest:
-    """The StatefulSet with its seed pods only, or with as many as already run, never more than the spec's."""
+def _running(api: ApiClient, sts: Manifest) -> int:
     live = call(f"StatefulSet {object_name(sts)}", read, api, sts)
-    running = int(((live or {}).get("spec") or {}).get("replicas") or 0)
-    replicas = min(sts["spec"]["replicas"], max(seeds, running))
+    return int(((live or {}).get("spec") or {}).get("replicas") or 0)
+
+
+def _held(api: ApiClient, sts: Manifest, seeds: int) -> Manifest:
+    """The StatefulSet with its seed pods, or with as many as already run, never more than the spec's."""
+    replicas = min(sts["spec"]["replicas"], max(seeds, _running(api, sts)))
     return {**sts, "spec": {**sts["spec"], "replicas": replicas}}
+
+
+def _admit(api: ApiClient, spec: RingSpec, d: Datacenter, pod: str) -> None:
+    """Scale the pod's rack StatefulSet up to include it, and nothing beyond it."""
+    name, ordinal = pod.rsplit("-", 1)
+    sts = next(m for m in manifests.cassandra_manifests(spec, d) if m["metadata"]["name"] == name)
+    if _running(api, sts) <= int(ordinal):
+        apply_object(api, {**sts, "spec": {**sts["spec"], "replicas": int(ordinal) + 1}})
 
 
 @task(cache_policy=NO_CACHE)
 def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_only: bool = False) -> str:
     """Wait, pod by pod in node order, for each PVC to be Bound and each pod to be Ready.
 
-    Logs `n/N ready` as pods come up. A pod stuck Pending, crash-looping or failing its
-    readiness probe past the deadline ends the run with the DC, the pod, its last container
-    state and its last events.
+    Nodes beyond the seeds are admitted here one at a time, across racks: each one's StatefulSet is
+    scaled up to include it only once the node before it is Ready (Cassandra exits with "Other
+    bootstrapping/leaving/moving nodes detected" when two bootstrap at once). Logs `n/N ready` as
+    pods come up. A pod stuck Pending, crash-looping or failing its readiness probe past the
+    deadline ends the run with the DC, the pod, its last container state and its last events.
 
     Args:
         spec: The ring spec.
         dc: The datacenter to wait for.
         waits: `pvc_bound_s` and `pod_ready_s` bound each PVC and each pod.
-        seeds_only: Wait for the seed pods only (after `apply_cassandra(seeds_only=True)`).
+        seeds_only: Wait for the seed pods only, admitting no other node.
 
     Returns:
         `N/N ready` (`N/N seeds ready` with seeds_only).
@@ -186,18 +205,20 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
     logged = -1
     for pod in pods:
         pvc = f"data-{pod}"
+        if pod not in n.seed_pods(d):
+            _admit(api, spec, d, pod)
 
-        def bound(pvc: str = pvc) -> bool | None:
-            live = get_or_none(api, f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{pvc}") or {}
-            return True if (live.get("status") or {}).get("phase") == "Bound" else None
+        def bound(live: dict[str, Any] | None) -> bool | None:
+            return True if ((live or {}).get("status") or {}).get("phase") == "Bound" else None
 
-        def ready(pod: str = pod) -> bool | None:
-            live = get_or_none(api, f"/api/v1/namespaces/{ns}/pods/{pod}")
+        def ready(live: dict[str, Any] | None) -> bool | None:
             return True if live is not None and is_ready(live) else None
 
-        for what, check, deadline in (("PVC Bound", bound, w.pvc_bound_s), ("Ready", ready, w.pod_ready_s)):
+        steps = (("PVC Bound", "PersistentVolumeClaim", pvc, bound, w.pvc_bound_s),
+                 ("Ready", "Pod", pod, ready, w.pod_ready_s))
+        for what, kind, name, check, deadline in steps:
             try:
-                wait_until(f"{dc}: {ns}/{pod} {what}", check, deadline, w.poll_s)
+                watch_until(api, f"{dc}: {ns}/{pod} {what}", kind, ns, name, check, deadline)
             except KubeError as exc:
                 raise PodNotReadyError(
                     f"datacenter {dc}: pod {ns}/{pod} not {what} after {deadline:g}s: {diagnose_pod(api, ns, pod)}"
@@ -207,6 +228,7 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
         if count != logged:  # racks start in parallel: several pods may have come up meanwhile
             log.info("%s: %d/%d%s ready", dc, count, len(pods), part)
             logged = count
+    roll_outdated(api, d, pods, w)  # a changed cassandra.yaml: one pod at a time, each back UN
     return f"{len(pods)}/{len(pods)}{part} ready"
 
 
@@ -293,14 +315,15 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
     """Once every DC is up: system keyspaces to NetworkTopologyStrategy, the new superuser, no default.
 
     In the order Cassandra needs: ALTER system_auth, system_distributed and system_traces (rf per
-    DC); `nodetool repair system_auth` on nodes whose ranges cover the ring (`repair_nodes`);
+    DC); a full `nodetool repair -full system_auth` on nodes whose ranges cover the ring
+    (`repair_nodes`), each waited for as long as it runs (`waits.repair_s`);
     CREATE ROLE the ring's admin; then, as the
     admin, ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false. Safe to re-run: when
     cassandra can no longer log in, the admin does the steps.
 
     Args:
         spec: The ring spec.
-        waits: `cql_s` bounds each CQL step's retries.
+        waits: `cql_s` bounds each CQL step's retries, `repair_s` each repair.
 
     Returns:
         Which login did the work (`cassandra` on a first run, `admin` on a re-run, `none` without auth).
@@ -312,13 +335,8 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
         sh.alter_if_needed(None, system, create=False)
         _repair_system_auth(spec, sh.waits)
         return "none"
-    rc, _, err = sh.run(DEFAULT_LOGIN, ["CONSISTENCY"])
-    if rc != 0 and "AuthenticationFailed" not in err:
-        raise CqlFailed(
-            f"datacenter {sh.dc.name}, pod {sh.pod}: cqlsh cannot connect (exit {rc}): {err.strip()}"
-        )
-    login, who = (DEFAULT_LOGIN, "cassandra") if rc == 0 else (ADMIN_LOGIN, "admin")
-    if rc != 0:
+    login, who = _first_login(sh)
+    if who == "admin":
         log.info("cassandra/cassandra cannot log in (already disabled): continuing as the ring's admin")
     altered = sh.alter_if_needed(login, system, create=False)
     log.info("system keyspaces altered: %s", ", ".join(altered) or "none (already as the spec says)")
@@ -338,19 +356,60 @@ def configure_auth(spec: RingSpec, waits: KubeWaits | None = None) -> str:
     return who
 
 
+def _first_login(sh: _Cqlsh) -> tuple[str, str]:
+    """cassandra/cassandra on a first run, the admin on a re-run. Neither yet is a ring whose default
+    superuser does not exist yet (CassandraRoleManager creates it about 10 s after a node starts):
+    both are tried again until `cql_s`."""
+    last: list[str] = []
+
+    def once() -> tuple[str, str] | None:
+        for login, who in ((DEFAULT_LOGIN, "cassandra"), (ADMIN_LOGIN, "admin")):
+            rc, _, err = sh.run(login, ["CONSISTENCY"])
+            if rc == 0:
+                return login, who
+            if "AuthenticationFailed" not in err:
+                raise CqlFailed(f"datacenter {sh.dc.name}, pod {sh.pod}: cqlsh cannot connect (exit {rc}): "
+                                f"{err.strip()}")
+            last[:] = [err.strip()]
+        return None
+
+    try:
+        return wait_until(f"{sh.dc.name}: a login as cassandra or the admin", once, sh.waits.cql_s, sh.waits.poll_s)
+    except KubeError as exc:
+        raise CqlFailed(f"datacenter {sh.dc.name}, pod {sh.pod}: neither cassandra/cassandra nor the ring's admin "
+                        f"can log in after {sh.waits.cql_s:g}s: {last[0] if last else ''}") from exc
+
+
+# A full repair: incremental (nodetool's default since 2.2) skips data an earlier incremental repair
+# marked repaired, even for replicas a replication change has just added.
+REPAIR = ["nodetool", "repair", "-full", "system_auth"]
+
+
 def _repair(api: ApiClient, d: Datacenter, pod: str, waits: KubeWaits) -> None:
+    """One full repair of system_auth from the pod, waited for as long as it runs, never started twice.
+
+    A failure is retried (a peer restarting, or a repair of system_auth still running from an
+    earlier attempt: Cassandra refuses a second one over the same data); an exec that gives no exit
+    status within `repair_s` is not, since the repair may still be running in the pod.
+    """
     last: list[str] = []
 
     def once() -> bool | None:
-        res = exec_in_pod(api, d.namespace, pod, ["nodetool", "repair", "system_auth"])
+        res = exec_in_pod(api, d.namespace, pod, REPAIR, timeout_s=waits.repair_s)
+        if res.returncode == -1:
+            raise CqlFailed(
+                f"datacenter {d.name}, pod {pod}: {' '.join(REPAIR)} gave no answer in {waits.repair_s:g}s "
+                "and may still be running there (see `nodetool repair_admin list` or `nodetool netstats`); "
+                "not started again"
+            )
         last[:] = [res.stderr.strip()]
-        return True if res.returncode == 0 else None  # a peer restarting: try again
+        return True if res.returncode == 0 else None
 
     try:
-        wait_until(f"{d.name}: repair in {pod}", once, waits.cql_s, waits.poll_s)
+        wait_until(f"{d.name}: repair in {pod}", once, waits.repair_s, waits.poll_s)
     except KubeError:
         detail = last[0] if last else "?"
-        raise CqlFailed(f"datacenter {d.name}, pod {pod}: nodetool repair system_auth: {detail}") from None
+        raise CqlFailed(f"datacenter {d.name}, pod {pod}: {' '.join(REPAIR)}: {detail}") from None
 
 
 def repair_nodes(spec: RingSpec) -> tuple[Datacenter, list[str]]:

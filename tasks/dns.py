@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -14,26 +15,25 @@ from multidc_core import manifests
 from multidc_core import naming as n
 from multidc_core.corefile import insert_server_blocks, render_coredns_custom
 from multidc_core.spec import CorednsMode, Datacenter, DnsExposure, RingSpec
-from tasks.kube_access import api_for, exec_in_pod
+from tasks.dns_probe import PROBE_POD, getent, ipv4_addresses, start_probe
+from tasks.kube_access import api_for
 from tasks.kube_objects import (
     KubeError,
     KubeWaits,
     WaitTimeout,
     apply_object,
     call,
-    diagnose_pod,
     get_or_none,
+    path_of,
     read,
     request,
     wait_until,
 )
+from tasks.kube_watch import watch_until
 
-PROBE_POD = "multidc-dns-probe"
-PROBE_CONTAINER = "probe"
-# Debian ships glibc's getent, which resolves exactly as the Cassandra image's JVM does (NSS).
-PROBE_IMAGE = "debian:bookworm-slim"
+__all__ = ["PROBE_POD", "DnsCheckError", "check_dns", "ensure_dns_exposed", "ensure_dns_forwarding"]
+
 MERGE_PATCH = "application/merge-patch+json"
-NOBODY_UID = 65534
 
 
 class DnsCheckError(RuntimeError):
@@ -45,18 +45,39 @@ def _kube_dns_configmap(name: str) -> dict[str, Any]:
 
 
 def _service_address(svc: dict[str, Any], pinned: str | None) -> str | None:
+    """The load balancer's IP, or `hostname:<name>` where the cloud gives a DNS name (EKS)."""
     ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
     ips = [i["ip"] for i in ingress if i.get("ip")]
     if not ips:
-        if any(i.get("hostname") for i in ingress):
-            raise KubeError(
-                f"Service {n.KUBE_SYSTEM}/{n.DNS_SERVICE_NAME} got a hostname, not an IP; CoreDNS forwards "
-                "only to addresses: use dns_exposure 'address' with the load balancer's IP"
-            )
-        return None
+        names = [i["hostname"] for i in ingress if i.get("hostname")]
+        return f"hostname:{names[0]}" if names else None
     if pinned is not None and pinned not in ips:
         return None  # the cloud controller has not applied the pinned address yet
     return ips[0]
+
+
+def _resolve_lb_hostname(api: ApiClient, spec: RingSpec, d: Datacenter, host: str, w: KubeWaits) -> str:
+    """The IPv4 addresses of a load balancer's DNS name, as the cluster's pods resolve it: CoreDNS
+    `forward` takes addresses only, and a new NLB's name takes a few minutes to resolve."""
+    start_probe(api, spec, d, w)
+
+    def resolved() -> str | None:
+        return " ".join(ipv4_addresses(getent(api, d, "ahostsv4", [host]))) or None
+
+    return wait_until(f"{d.name}: addresses of load balancer {host}", resolved, w.dns_address_s, w.poll_s)
+
+
+def _refuse_public(api: ApiClient, svc: dict[str, Any], dc: str, address: str) -> None:
+    """A DNS server on a public address answers the whole internet: take the Service away at once."""
+    public = [a for a in address.split() if ipaddress.ip_address(a.rsplit(":", 1)[0]).is_global]
+    if not public:
+        return
+    call(f"Service {n.DNS_SERVICE_NAME}", request, api, "DELETE", path_of(svc, n.DNS_SERVICE_NAME))
+    raise KubeError(
+        f"{dc}: Service {n.KUBE_SYSTEM}/{n.DNS_SERVICE_NAME} got the public address {public[0]}, which would "
+        "open the cluster's DNS to the internet; it was deleted. Set kubeconfig.cloud (aks, eks, gke) or "
+        "kubeconfig.dns_lb_annotations so that the load balancer is internal"
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -64,7 +85,9 @@ def ensure_dns_exposed(spec: RingSpec, dc: str, waits: KubeWaits | None = None) 
     """Guarantee the DC's CoreDNS is reachable from other clusters and return where.
 
     Creates the `multidc-dns` Service in kube-system (selector `k8s-app: kube-dns`, never a patch of
-    kube-dns): an internal LoadBalancer on AKS, for existing clusters as `dns_exposure` says.
+    kube-dns): an internal LoadBalancer on AKS, for existing clusters as `dns_exposure` says, with
+    the internal annotations of their `cloud`. A load balancer named by a hostname (EKS) is resolved
+    from inside the cluster; one that got a public address is deleted and the task fails.
 
     Args:
         spec: The ring spec.
@@ -72,7 +95,7 @@ def ensure_dns_exposed(spec: RingSpec, dc: str, waits: KubeWaits | None = None) 
         waits: Deadlines; `dns_address_s` bounds the wait for a LoadBalancer address.
 
     Returns:
-        What other clusters forward to: `ip`, or `ip:port ip:port` for a NodePort exposure.
+        What other clusters forward to: `ip`, `ip ip` for a hostname, `ip:port ip:port` for a NodePort.
     """
     w = waits or KubeWaits()
     d = spec.dc(dc)
@@ -94,17 +117,20 @@ def ensure_dns_exposed(spec: RingSpec, dc: str, waits: KubeWaits | None = None) 
         return " ".join(f"{a}:{ports[0]['nodePort']}" for a in kc.dns_addresses)
     pinned = str(d.azure.dns_lb_ip) if d.azure is not None and d.azure.dns_lb_ip is not None else None
 
-    def address() -> str | None:
-        return _service_address(read(api, svc) or {}, pinned)
+    def address(live: dict[str, Any] | None) -> str | None:
+        return _service_address(live or {}, pinned)
 
     what = f"{dc}: LoadBalancer address of {n.KUBE_SYSTEM}/{n.DNS_SERVICE_NAME}"
     try:
-        ip = wait_until(what, address, w.dns_address_s, w.poll_s)
+        ip = watch_until(api, what, "Service", n.KUBE_SYSTEM, n.DNS_SERVICE_NAME, address, w.dns_address_s)
     except WaitTimeout as exc:
         events = (get_or_none(api, f"/api/v1/namespaces/{n.KUBE_SYSTEM}/events") or {}).get("items") or []
         mine = [e for e in events if (e.get("involvedObject") or {}).get("name") == n.DNS_SERVICE_NAME]
         said = "; ".join(f"{e.get('reason')}: {e.get('message')}" for e in mine[-3:]) or "no events"
         raise WaitTimeout(f"{exc} ({said})") from None
+    if ip.startswith("hostname:"):
+        ip = _resolve_lb_hostname(api, spec, d, ip.removeprefix("hostname:"), w)
+    _refuse_public(api, svc, dc, ip)
     get_run_logger().info("%s: DNS exposed at %s", dc, ip)
     return ip
 
@@ -158,7 +184,7 @@ def ensure_dns_forwarding(spec: RingSpec, dc: str, remote_dns: dict[str, str]) -
     """
     d = spec.dc(dc)
     api = api_for(spec, d)
-    corefile = d.kubeconfig is not None and d.kubeconfig.coredns_mode is CorednsMode.COREFILE
+    corefile = d.kubeconfig is not None and d.kubeconfig.dns_mode is CorednsMode.COREFILE
     changed = (_forward_corefile if corefile else _forward_coredns_custom)(api, spec, d, remote_dns)
     log = get_run_logger()
     if not changed:
@@ -170,31 +196,6 @@ def ensure_dns_forwarding(spec: RingSpec, dc: str, remote_dns: dict[str, str]) -
     call(f"Deployment {n.COREDNS_DEPLOYMENT}", request, api, "PATCH", path, patch, MERGE_PATCH)
     log.info("%s: forwarding %s; CoreDNS restarted", dc, ", ".join(sorted(remote_dns)))
     return True
-
-
-def probe_pod(spec: RingSpec, d: Datacenter) -> dict[str, Any]:
-    """A small pod that sleeps, so that the check resolves names the way the DC's pods do."""
-    labels = {**n.labels(spec.name, d.name), n.LABEL_APP: PROBE_POD}
-    container = {
-        "name": PROBE_CONTAINER,
-        "image": PROBE_IMAGE,
-        "command": ["sleep", "infinity"],
-        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
-        # Admitted under the "restricted" Pod Security Standard: getent needs no privilege.
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": NOBODY_UID,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-    }
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": PROBE_POD, "namespace": d.namespace, "labels": labels},
-        "spec": {"containers": [container], "terminationGracePeriodSeconds": 0},
-    }
 
 
 _FORWARD = re.compile(r"^\s*forward\s+\.\s+(.+?)\s*$", re.MULTILINE)
@@ -245,26 +246,14 @@ def check_dns(spec: RingSpec, dc: str, fqdns: list[str], waits: KubeWaits | None
     w = waits or KubeWaits()
     d = spec.dc(dc)
     api = api_for(spec, d)
-    apply_object(api, manifests.namespace(spec, d))
-    pod = probe_pod(spec, d)
-    apply_object(api, pod)
-
-    def running() -> bool | None:
-        live = read(api, pod) or {}
-        return True if (live.get("status") or {}).get("phase") == "Running" else None
-
-    try:  # an image pull can be slow: the probe gets a pod's deadline, not the DNS one
-        wait_until(f"{dc}: pod {d.namespace}/{PROBE_POD} Running", running, w.pod_ready_s, w.poll_s)
-    except KubeError as exc:
-        raise KubeError(f"{exc}: {diagnose_pod(api, d.namespace, PROBE_POD)}") from None
+    start_probe(api, spec, d, w)
     # One `getent hosts` per attempt for every name still unresolved (it prints "ip name" for each
     # name it finds and exits 2 when any is missing), so a DC's check is one exec, not one per seed.
     ips: dict[str, str] = {}
 
     def resolve_all() -> bool | None:
         todo = [f for f in fqdns if f not in ips]
-        res = exec_in_pod(api, d.namespace, PROBE_POD, ["getent", "hosts", *todo], PROBE_CONTAINER)
-        for line in res.stdout.splitlines():
+        for line in getent(api, d, "hosts", todo).splitlines():
             ip, *names = line.split()
             for name in names:
                 if name.rstrip(".") in todo:

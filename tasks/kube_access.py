@@ -34,9 +34,18 @@ def api_for(spec: RingSpec, dc: Datacenter) -> ApiClient:
 
 
 def exec_in_pod(
-    api: ApiClient, namespace: str, pod: str, argv: list[str], container: str | None = "cassandra"
+    api: ApiClient,
+    namespace: str,
+    pod: str,
+    argv: list[str],
+    container: str | None = "cassandra",
+    timeout_s: float = EXEC_TIMEOUT_S,
 ) -> ExecResult:
-    """Run argv in the pod through the API server's exec (the way `kubectl exec` does)."""
+    """Run argv in the pod through the API server's exec (the way `kubectl exec` does).
+
+    A command still running after `timeout_s` is left running in the pod; the result then has
+    return code -1 (no exit status came back).
+    """
     ws = stream(
         CoreV1Api(api).connect_get_namespaced_pod_exec,
         pod,
@@ -50,7 +59,7 @@ def exec_in_pod(
         _preload_content=False,
     )
     try:
-        ws.run_forever(timeout=EXEC_TIMEOUT_S)
+        ws.run_forever(timeout=timeout_s)
         out, err = ws.read_stdout(), ws.read_stderr()
         rc = ws.returncode
     finally:

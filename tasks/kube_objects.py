@@ -306,6 +306,11 @@ class KubeWaits(BaseModel):
         default=300,
         description="For a CQL step to succeed: a node restarting or auth caches (2 s) settling.",
     )
+    repair_s: float = Field(
+        default=6 * 3600,
+        description="For `nodetool repair -full system_auth` on one node: it takes as long as the data and "
+        "the distance between DCs need, and is never started twice at once.",
+    )
     poll_s: float = Field(default=5, gt=0, description="Between two reads of the state being awaited.")
 
 

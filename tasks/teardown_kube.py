@@ -26,7 +26,7 @@ from multidc_core.corefile import remove_section
 from multidc_core.manifests import coredns_restart_patch
 from multidc_core.spec import CorednsMode, Datacenter, Provider, RingSpec
 from tasks.arm_ensure import run_logger
-from tasks.dns import PROBE_POD as DNS_PROBE_POD
+from tasks.dns_probe import PROBE_POD as DNS_PROBE_POD
 from tasks.kube_access import api_for
 
 T = TypeVar("T")
@@ -138,7 +138,7 @@ class _DcTeardown:
     def forward_entries(self) -> bool:
         """Remove our forward zones (coredns-custom keys or the Corefile section); True if any were."""
         kc = self.dc.kubeconfig
-        if kc is not None and kc.coredns_mode is CorednsMode.COREFILE:
+        if kc is not None and kc.dns_mode is CorednsMode.COREFILE:
             return self._corefile_section()
         cm = _read(self.core.read_namespaced_config_map, n.COREDNS_CUSTOM, n.KUBE_SYSTEM)
         data = (cm.data if cm is not None else None) or {}

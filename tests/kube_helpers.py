@@ -73,7 +73,7 @@ def statefulset(name: str, replicas: int = 3, storage_class: str = "managed-csi"
         "containers": [{"name": "cassandra", "image": "cassandra:5.0", "env": env or [
             {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
             {"name": "CASSANDRA_DC", "value": "dc1"},
-        ]}],
+        ], "readinessProbe": {"exec": {"command": ["ready"]}}}],
     }
     if zone:
         pod_spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
@@ -105,6 +105,7 @@ class FakeRuntime:
         self.crash: dict[str, str] = {}
         self.not_ready: set[str] = set()
         self.stopped: list[str] = []
+        self.images: dict[str, dict[str, str]] = {}  # image -> its files by absolute path
 
     def start(self, cluster: str, pod: dict[str, Any], env: dict[str, str], files: dict[str, str]) -> str | None:
         name = pod["metadata"]["name"]
@@ -115,9 +116,14 @@ class FakeRuntime:
     def ready(self, cluster: str, pod: dict[str, Any]) -> bool:
         return pod["metadata"]["name"] not in self.not_ready
 
+    def image_files(self, image: str) -> dict[str, str]:
+        return self.images.get(image, {})
+
     def exec(self, cluster: str, pod: dict[str, Any], container: str, argv: list[str], env: dict[str, str]) -> Any:
         from sandbox.kube.runtime import ExecResult
 
+        if argv == ["ready"]:  # the readiness probe of tests.kube_helpers.statefulset
+            return ExecResult(0 if self.ready(cluster, pod) else 1, "", "")
         if argv[:1] == ["fail"]:
             return ExecResult(int(argv[1]), "", "it failed\n")
         if argv[:1] == ["env"]:
@@ -126,4 +132,7 @@ class FakeRuntime:
 
     def stop(self, cluster: str, pod: dict[str, Any]) -> None:
         self.stopped.append(pod["metadata"]["name"])
+
+    def logs(self, cluster: str, pod: dict[str, Any], container: str) -> list[str]:
+        return [f"started {name}" for name in self.starts if name == pod["metadata"]["name"]]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,7 +162,10 @@ def apply(api: ApiClient, manifest: dict[str, Any]) -> None:
             raise
 
 
-def expose_dns(api: ApiClient, spec: RingSpec, dc: str) -> str:
+def expose_dns(
+    api: ApiClient, spec: RingSpec, dc: str, resolve: Callable[[str], str | None] | None = None
+) -> str:
+    """The DNS load balancer's address; `resolve` turns an EKS-like cluster's DNS name into one."""
     svc = manifests.dns_service(spec, spec.dc(dc))
     assert svc is not None
     apply(api, svc)
@@ -169,7 +173,9 @@ def expose_dns(api: ApiClient, spec: RingSpec, dc: str) -> str:
 
     def address() -> str | None:
         ingress = core.read_namespaced_service("multidc-dns", "kube-system").status.load_balancer.ingress
-        return ingress[0].ip if ingress else None
+        if not ingress:
+            return None
+        return ingress[0].ip or (resolve(ingress[0].hostname) if resolve and ingress[0].hostname else None)
 
     ip: str = eventually(address)
     return ip

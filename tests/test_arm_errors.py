@@ -54,6 +54,14 @@ def arm_error(status: int, code: str | None = None, message: str = "", **headers
         (409, "Conflict", "Operation on resource is in progress, retry later"),
         (400, "RetryableError", "A retryable error occurred."),
         (400, "PrincipalNotFound", "Principal 123 does not exist in the directory."),
+        (400, "ReferencedResourceNotProvisioned", "Cannot proceed with operation because resource x is not in Succeeded state."),
+        # AKS: https://learn.microsoft.com/en-us/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/operationnotallowed
+        (
+            409,
+            "OperationNotAllowed",
+            "Operation is not allowed: Another operation (Updating) is in progress, please wait for it to finish "
+            "before starting a new operation.",
+        ),
     ],
 )
 def test_transient(status: int, code: str | None, message: str) -> None:

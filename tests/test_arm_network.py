@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.network import models as nm
+from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from sandbox.arm import arm_in_thread
 from sandbox.clock import Clock
@@ -47,6 +49,15 @@ def status(c: Clients, rg: str, name: str) -> str:
     return c.network.virtual_network_gateway_connections.get(rg, name).connection_status
 
 
+def wait_connected(c: Clients, *conns: tuple[str, str], within_s: float = 10.0) -> float:
+    """Seconds until every connection reports Connected (the tunnel comes up after both sides)."""
+    start = time.monotonic()
+    for attempt in Retrying(stop=stop_after_delay(within_s), wait=wait_fixed(0.01), reraise=True):
+        with attempt:
+            assert [status(c, rg, name) for rg, name in conns] == ["Connected"] * len(conns)
+    return time.monotonic() - start
+
+
 def test_gateway_connections_connect_only_when_both_directions_exist_with_one_key(azure: Clients) -> None:  # noqa: F811
     c = azure
     two_dcs(c)
@@ -66,8 +77,7 @@ def test_gateway_connections_connect_only_when_both_directions_exist_with_one_ke
     assert not c.arm.vnets_connected(vnet_id("rg1", "dc1"), vnet_id("rg2", "dc2"))
 
     conns.begin_create_or_update("rg2", "dc2-to-dc1", connection_body(c, "rg2", "dc2-gw", "rg1", "dc1-gw")).result()
-    assert status(c, "rg1", "dc1-to-dc2") == "Connected"
-    assert status(c, "rg2", "dc2-to-dc1") == "Connected"
+    wait_connected(c, ("rg1", "dc1-to-dc2"), ("rg2", "dc2-to-dc1"))
     assert c.arm.vnets_connected(vnet_id("rg2", "dc2"), vnet_id("rg1", "dc1"))
 
     # The shared key never comes back in a GET, only through the getSharedKey action.

@@ -4,6 +4,8 @@
 import pytest
 
 from multidc_core.nodetool import parse_status
+from sandbox.clock import Clock
+from sandbox.ring.nodetool import NOTE_MEANINGLESS as NOTE
 from sandbox.ring.testing import make_world
 from tests.paths import SEEDS as SEEDS_DIR
 
@@ -120,3 +122,106 @@ def test_round_trip_of_the_sandbox_output() -> None:
         node = world.sim.nodes[p.node_id]
         assert by_ip[p.ip].host_id == node.host_id
         assert by_ip[p.ip].rack == p.env["CASSANDRA_RACK"] and by_ip[p.ip].dc == p.dc
+
+
+# Status.java (4.0-5.0) when the ring has no more tokens than DCs (here one node with num_tokens 1 per
+# DC): no Tokens column, each node's first token after the Host ID; columns padded alike in every DC
+# (TableBuilder.SharedTable); a blank line between DCs and one at the end.
+PER_TOKEN = """\
+Datacenter: aws-1
+=================
+Status=Up/Down
+|/ State=Normal/Leaving/Joining/Moving
+--  Address    Load        Owns (effective)  Host ID                               Token                 Rack
+UN  10.9.2.10  104.5 KiB   100.0%            9c1f2a4e-3b7d-4c55-8a0e-2f6d1b9e7a31  -7509452495886106294  rack1
+
+Datacenter: azure-1
+===================
+Status=Up/Down
+|/ State=Normal/Leaving/Joining/Moving
+--  Address    Load        Owns (effective)  Host ID                               Token                 Rack
+?N  10.19.1.5  98.12 KiB   100.0%            0b6e1d2c-77aa-4f3e-9d10-5c4b3a2f1e0d  3074457345618258602   rack1
+
+"""
+
+# No effective ownership (keyspaces with different replication): "Owns" header, "?" values, the Note.
+OWNS_NOT_EFFECTIVE = """\
+Datacenter: dc1
+===============
+Status=Up/Down
+|/ State=Normal/Leaving/Joining/Moving
+--  Address    Load       Tokens  Owns  Host ID                               Rack
+UN  10.1.0.10  1.2 MiB    16      ?     4c8ad391-a5ce-4e0c-9242-6c3ab939b967  rack0
+?J  10.1.0.12  512 bytes  16      ?     8028f64c-2cd5-40ea-bb4e-b59b1269bc6e  rack2
+
+Datacenter: dc2
+===============
+Status=Up/Down
+|/ State=Normal/Leaving/Joining/Moving
+--  Address    Load       Tokens  Owns  Host ID                               Rack
+DN  10.2.0.11  ?          16      ?     22194045-86a2-4f52-abaf-279e6dd89f55  rack1
+
+Note: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless
+"""
+
+
+def test_per_token_layout_and_unknown_status() -> None:
+    nodes = parse_status(PER_TOKEN)
+    assert [(n.dc, n.code, n.tokens, n.owns, n.rack) for n in nodes] == [
+        ("aws-1", "UN", None, 100.0, "rack1"),
+        ("azure-1", "?N", None, 100.0, "rack1"),
+    ]
+    assert nodes[0].token == "-7509452495886106294" and nodes[1].address == "10.19.1.5"
+    assert nodes[1].status == "?"
+
+
+def test_owns_without_effective_blank_lines_and_unknown_joiner() -> None:
+    nodes = parse_status(OWNS_NOT_EFFECTIVE)
+    assert [(n.dc, n.code) for n in nodes] == [("dc1", "UN"), ("dc1", "?J"), ("dc2", "DN")]
+    assert all(n.owns is None and n.tokens == 16 for n in nodes)
+
+
+def test_a_header_mixing_both_layouts_is_refused() -> None:
+    mixed = PER_TOKEN.replace("Load        Owns", "Load  Tokens  Owns", 1)
+    with pytest.raises(ValueError, match="aws-1"):
+        parse_status(mixed)
+
+
+def test_the_sandbox_prints_the_per_token_layout_when_tokens_do_not_outnumber_dcs() -> None:
+    world = make_world(nodes=1)
+    for p in world.pods:
+        p.yaml = p.yaml.replace("num_tokens: 16", "num_tokens: 1")
+    assert set(world.start().values()) == {None}
+    pod = world.pod("dc1")
+    out = world.sim.exec(pod.node_id, ["nodetool", "status"], pod.env).stdout
+    header = [line for line in out.splitlines() if line.startswith("--")]
+    assert len(header) == 2 and header[0] == header[1]  # one shared width for every DC
+    assert header[0].split() == ["--", "Address", "Load", "Owns", "(effective)", "Host", "ID", "Token", "Rack"]
+    nodes = parse_status(out)
+    assert [(n.dc, n.code, n.tokens) for n in nodes] == [("dc1", "UN", None), ("dc2", "UN", None)]
+    assert all(n.token is not None and -(2**63) <= int(n.token) < 2**63 for n in nodes)
+
+
+def test_the_sandbox_prints_a_joiner_as_neither_live_nor_down_until_it_answers_gossip() -> None:
+    world = make_world(dcs=("dc1",), nodes=3, clock=Clock(time_scale=1.0))
+    seed, joiner = world.pod("dc1", 0), world.pod("dc1", 2)
+    for p in (*world.pods[:2], joiner):
+        assert world.sim.start_node(p.node_id, p.ip, p.env, p.yaml) is None
+    out = world.sim.exec(seed.node_id, ["nodetool", "status"], seed.env).stdout
+    by_ip = {n.address: n.code for n in parse_status(out)}
+    assert by_ip[joiner.ip] == "?J" and by_ip[seed.ip] == "UN"
+
+
+def test_the_sandbox_says_owns_not_effective_when_keyspaces_disagree() -> None:
+    world = make_world()
+    assert set(world.start().values()) == {None}
+    pod = world.pod("dc1")
+    ddl = (
+        "CREATE KEYSPACE a WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 1};"
+        "CREATE KEYSPACE b WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 2};"
+    )
+    assert world.cql(pod, ddl).returncode in (0, 2)
+    out = world.sim.exec(pod.node_id, ["nodetool", "status"], pod.env).stdout
+    assert "  Owns  " in out and "Owns (effective)" not in out
+    assert out.endswith("\n\n" + NOTE + "\n")
+    assert all(n.owns is None for n in parse_status(out))

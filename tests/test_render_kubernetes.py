@@ -17,7 +17,7 @@ from multidc_core import naming as n
 from multidc_core.cassandra_config import cassandra_yaml
 from multidc_core.plan import render_files
 from multidc_core.render import dc_manifests
-from multidc_core.spec import DnsExposure, RingSpec
+from multidc_core.spec import Cloud, DnsExposure, RingSpec
 from tests.test_render_support import example_names, load_example
 
 PASSWORD = "pw-that-must-not-leak"
@@ -196,7 +196,36 @@ def test_dns_service_per_exposure() -> None:
         dc = kc.model_copy(update={"kubeconfig": kc.kubeconfig.model_copy(update={"dns_exposure": exposure})})
         got = m.dns_service(other, dc)
         assert (got and got["spec"]["type"]) == expected
-        assert got is None or "annotations" not in got["metadata"]
+        if exposure is not DnsExposure.LOADBALANCER:
+            assert got is None or "annotations" not in got["metadata"]
+
+
+@pytest.mark.parametrize(
+    ("cloud", "annotations"),
+    [
+        (Cloud.AKS, {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}),
+        (
+            Cloud.EKS,
+            {
+                "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+            },
+        ),
+        (Cloud.GKE, {"networking.gke.io/load-balancer-type": "Internal"}),
+    ],
+)
+def test_existing_cluster_dns_load_balancer_is_internal_per_cloud(cloud: Cloud, annotations: dict[str, str]) -> None:
+    spec = load_example("existing-clusters")
+    dc = spec.datacenters[0]
+    assert dc.kubeconfig is not None
+    dc = dc.model_copy(update={"kubeconfig": dc.kubeconfig.model_copy(update={"cloud": cloud})})
+    svc = m.dns_service(spec, dc)
+    assert svc is not None and svc["metadata"]["annotations"] == annotations
+    # Annotations in the spec replace the cloud's (EKS with the in-tree controller, say).
+    legacy = {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}
+    own = dc.model_copy(update={"kubeconfig": dc.kubeconfig.model_copy(update={"dns_lb_annotations": legacy})})
+    assert (m.dns_service(spec, own) or {})["metadata"]["annotations"] == legacy
 
 
 def test_coredns_custom_forwards_every_other_dc() -> None:

@@ -12,8 +12,8 @@ from benchmarks import reliability_matrix as matrix
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def test_a_failed_gateway_fails_the_run_naming_it_and_a_rerun_replaces_it(tmp_path: Path) -> None:
-    row = matrix.Row("gateway", "arm-fail", "replaced")
+def test_a_failed_gateway_fails_the_run_naming_it_and_a_rerun_reconciles_it(tmp_path: Path) -> None:
+    row = matrix.Row("gateway", "arm-fail", "reconciled")
     with matrix.scenario_env(tmp_path, 1, matrix.Secrets()) as env:
         matrix.gateway_failed(env, row)
         assert row.ok, row.outcome

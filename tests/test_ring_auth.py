@@ -1,7 +1,9 @@
 """PasswordAuthenticator in the simulated ring: default superuser, new roles, QUORUM logins."""
 
 import json
+import time
 
+from sandbox.clock import Clock
 from sandbox.ring.consistency import replicas
 from sandbox.ring.testing import World, make_world
 
@@ -60,20 +62,21 @@ def test_admin_takes_over_from_cassandra() -> None:
         assert world.sh(p, ADMIN.format(stmts="CONSISTENCY")).returncode == 0
 
 
-def test_other_roles_log_in_at_local_one_so_simple_system_auth_fails_in_the_other_dc() -> None:
+def test_other_roles_log_in_at_local_quorum_so_simple_system_auth_fails_in_the_other_dc() -> None:
     # The real multi-DC gotcha: system_auth keeps SimpleStrategy rf 1, a non-default role is read at
-    # LOCAL_ONE, and a DC without a replica cannot log it in until system_auth is altered and repaired.
+    # LOCAL_QUORUM (LOCAL_ONE before 4.1), and a DC without a replica cannot log it in until system_auth
+    # is altered and repaired.
     world = auth_world()
     [replica] = system_auth_replicas(world, "admin")
     other_dc = ({"dc1", "dc2"} - {replica.config.dc}).pop()
     create = "CREATE ROLE admin WITH PASSWORD = 'pw' AND LOGIN = true"
     res = world.cql(world.pod(other_dc), create, "cassandra", "cassandra")
-    assert "Cannot achieve consistency level LOCAL_ONE" in res.stderr  # the write is refused there too
+    assert "Cannot achieve consistency level LOCAL_QUORUM" in res.stderr  # its existence check fails there
     assert world.cql(world.pod(replica.config.dc), create, "cassandra", "cassandra").returncode == 0
     assert world.cql(world.pod(replica.config.dc), "CONSISTENCY", "admin", "pw").returncode == 0
     res = world.cql(world.pod(other_dc), "CONSISTENCY", "admin", "pw")
     assert res.returncode == 1
-    assert "Unable to perform authentication: Cannot achieve consistency level LOCAL_ONE" in res.stderr
+    assert "Unable to perform authentication: Cannot achieve consistency level LOCAL_QUORUM" in res.stderr
 
 
 def test_non_superuser_cannot_make_superusers() -> None:
@@ -106,7 +109,7 @@ def test_with_nts_system_auth_each_dc_logs_in_alone() -> None:
     stmt = "CREATE ROLE admin WITH PASSWORD = 'pw' AND SUPERUSER = true AND LOGIN = true"
     assert world.cql(world.pod("dc1"), stmt, "cassandra", "cassandra").returncode == 0
     world.net.partition("aks-dc1", "aks-dc2")
-    for p in world.dc_pods("dc2"):  # LOCAL_ONE for non-default roles: dc2 alone suffices
+    for p in world.dc_pods("dc2"):  # LOCAL_QUORUM for non-default roles: dc2 alone suffices
         assert world.cql(p, "CONSISTENCY", "admin", "pw").returncode == 0
 
 
@@ -114,3 +117,23 @@ def test_auth_off_needs_no_credentials() -> None:
     world = make_world(dcs=("dc1",))
     world.start()
     assert world.cql(world.pod("dc1"), "CONSISTENCY").returncode == 0
+
+
+def test_the_default_superuser_appears_about_ten_seconds_after_the_node_starts() -> None:
+    world = make_world(("dc1",), nodes=1, auth=True, clock=Clock(time_scale=0.02))  # 10 s -> 0.2 s
+    pod = world.pod("dc1")
+    assert world.start_pod(pod) is None
+    res = world.cql(pod, "CONSISTENCY", "cassandra", "cassandra")
+    assert res.returncode == 1 and "Provided username cassandra and/or password are incorrect" in res.stderr
+    time.sleep(0.3)
+    assert world.cql(pod, "CONSISTENCY", "cassandra", "cassandra").returncode == 0
+
+
+def test_roles_are_written_at_each_quorum_so_a_dc_down_to_one_node_refuses_create_role() -> None:
+    world = auth_world()
+    nts_system_auth(world)
+    for p in world.dc_pods("dc2")[1:]:
+        world.sim.stop_node(p.node_id)
+    # cassandra still logs in (QUORUM: 4 of 6 replicas up); the new role's write needs 2 of 3 in each DC.
+    res = world.cql(world.pod("dc1"), "CREATE ROLE app WITH PASSWORD = 'pw' AND LOGIN = true", "cassandra", "cassandra")
+    assert res.returncode == 2 and "Cannot achieve consistency level EACH_QUORUM" in res.stderr

@@ -1,6 +1,7 @@
 """CQL through cqlsh in simulated pods: replication, consistency levels, TTL, errors, sh -c."""
 
 from sandbox.clock import Clock
+from sandbox.ring.cqlsh import SCHEMA_MISMATCH
 from sandbox.ring.testing import World, make_world
 
 KS = (
@@ -186,3 +187,18 @@ def test_cqlsh_connection_errors() -> None:
     world.net.partition("aks-dc1", "aks-dc2")
     res = world.sim.exec(pod.node_id, ["cqlsh", other.ip, "-e", "CONSISTENCY"], pod.env)
     assert res.returncode == 1 and "timed out" in res.stderr
+
+
+def test_ddl_while_a_dc_is_unreachable_is_made_but_cqlsh_warns_of_the_schema_mismatch_and_exits_2() -> None:
+    world = ready()
+    pod = world.pod("dc1")
+    world.net.partition("aks-dc1", "aks-dc2")
+    ddl = "CREATE KEYSPACE IF NOT EXISTS m WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 1};"
+    res = world.cql(pod, ddl)
+    assert res.returncode == 2
+    assert res.stderr == SCHEMA_MISMATCH + "\n"
+    assert "m" in world.sim.ring_of(pod.node_id).keyspaces  # type: ignore[union-attr]
+    assert world.cql(pod, ddl).returncode == 0  # nothing changed: no schema agreement to wait for
+    world.net.heal("aks-dc1", "aks-dc2")
+    again = ddl.replace("IF NOT EXISTS m", "IF NOT EXISTS m2")
+    assert world.cql(pod, again).returncode == 0

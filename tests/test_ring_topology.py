@@ -43,7 +43,9 @@ def test_dns_missing_splits_the_ring_and_says_why() -> None:
     assert {n.dc for n in status(world, "dc2")} == {"dc2"}
     assert {n.dc for n in status(world, "dc1")} == {"dc1"}
     log = "\n".join(world.sim.logs(world.pod("dc2").node_id))
-    assert "starting a new ring" in log and "does not resolve" in log
+    # The seed of dc2 cannot resolve dc1's seeds, warns as SimpleSeedProvider does, and starts alone.
+    assert "WARN  [main]" in log and "SimpleSeedProvider.java:70 - Seed provider couldn't lookup host cassandra-rack0-0.cassandra.dc1.svc.cluster.local" in log
+    assert not any(f"Node /{p.ip}:7000 is now part of the cluster" in log for p in world.dc_pods("dc1"))
 
 
 def test_a_dc_started_before_the_link_exists_stays_split_after_the_link() -> None:
@@ -121,6 +123,7 @@ def test_bootstrap_takes_time_and_one_node_at_a_time() -> None:
         assert world.sim.is_ready(seed.node_id)  # seeds do not bootstrap
     assert world.sim.start_node(c.node_id, c.ip, c.env, c.yaml) is None
     assert not world.sim.is_ready(c.node_id)
+    clock.t += 0.1  # its gossip echo answered (gossip_echo: 1 s -> 0.01 s): Up, still Joining
     assert {n.address: n.code for n in status(world, "dc1")}[c.ip] == "UJ"
     err = world.sim.start_node(d.node_id, d.ip, d.env, d.yaml)
     assert err is not None and "Other bootstrapping" in err
@@ -179,3 +182,32 @@ def test_dump_and_load_keep_the_world() -> None:
         for part in node["data"].get("system_auth", {}).get("roles", {}).values()
     ]
     assert hashes and all(h.startswith("$sandbox$") for h in hashes)  # never a clear-text password
+
+
+def test_a_repair_takes_time_with_data_and_distance_and_a_second_one_meanwhile_is_refused() -> None:
+    clock = FakeClock(time_scale=0.01)
+    world = make_world(nodes=2, clock=clock)  # seeds only: none bootstraps
+    assert set(world.start().values()) == {None}
+    clock.t += 1
+    pod = world.pod("dc1")
+
+    def repair(*args: str) -> tuple[int, str, str, float]:
+        res = world.sim.exec(pod.node_id, ["nodetool", "repair", *args], pod.env)
+        return res.returncode, res.stdout, res.stderr, res.seconds
+
+    rc, out, _, short = repair("-full", "system_auth")
+    assert rc == 0 and "incremental: false" in out
+    rc, _, err, _ = repair("system_auth")  # the first one is still running
+    assert rc == 2 and "Cannot start multiple repair sessions over the same sstables" in err
+    clock.t += short + 0.01
+    row = "INSERT INTO k.t (id, v) VALUES ('{}', '" + "x" * 2000 + "');"
+    rows = "".join(row.format(i) for i in range(200))
+    ddl = "CREATE KEYSPACE k WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 2};"
+    assert world.cql(pod, ddl + "CREATE TABLE k.t (id text PRIMARY KEY, v text);" + rows).returncode == 0
+    rc, out, _, longer = repair("k")
+    assert rc == 0 and "incremental: true" in out
+    assert longer > short  # more data to compare
+    alone = make_world(dcs=("dc1",), nodes=2, clock=clock)
+    assert set(alone.start().values()) == {None}
+    res = alone.sim.exec(alone.pod("dc1").node_id, ["nodetool", "repair", "-full", "system_auth"], pod.env)
+    assert res.returncode == 0 and res.seconds < short  # no other DC to cross

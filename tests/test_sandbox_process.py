@@ -32,6 +32,14 @@ def test_up_status_down_and_restart_keeps_the_world(tmp_path: Path) -> None:
         api = kubernetes.config.new_client_from_config_dict(kubeconfig, context="kube-aws")
         CoreV1Api(api).create_namespace({"metadata": {"name": "kept-across-restarts"}})
 
+        written = multidc("sandbox", "kubeconfig", "--state-dir", state, "--out", str(tmp_path / "kc"))
+        assert written.returncode == 0, written.stdout + written.stderr
+        assert "contexts: aws-1, azure-1" in written.stdout
+        assert (tmp_path / "kc").stat().st_mode & 0o777 == 0o600
+        merged = yaml.safe_load((tmp_path / "kc").read_text())
+        api = kubernetes.config.new_client_from_config_dict(merged, context="azure-1")
+        assert "kube-system" in {ns.metadata.name for ns in CoreV1Api(api).list_namespace().items}
+
         status = multidc("sandbox", "status", "--state-dir", state)
         assert sorted(json.loads(status.stdout)["clusters"]) == ["aws-1", "azure-1"]
 

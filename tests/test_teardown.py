@@ -271,7 +271,7 @@ def test_existing_clusters_lose_only_the_rings_objects_and_a_foreign_namespace_s
     apis = {d.name: api_for_existing(kubeconfig, d.kubeconfig.context) for d in spec.datacenters}  # type: ignore[union-attr]
     aws, azure = apis["aws-1"], apis["azure-1"]
     corefile_before = corefile(aws)
-    dns = {dc: steps.expose_dns(api, spec, dc) for dc, api in apis.items()}
+    dns = {dc: steps.expose_dns(api, spec, dc, world.world.lb_dns_name) for dc, api in apis.items()}
     steps.forward_dns(azure, spec, "azure-1", {"aws-1": dns["aws-1"]})
     CoreV1Api(azure).patch_namespaced_config_map(
         naming.COREDNS_CUSTOM, naming.KUBE_SYSTEM, {"data": {FOREIGN_KEY: FOREIGN_BLOCK}}

@@ -13,6 +13,7 @@ VNET = "microsoft.network/virtualnetworks"
 SUBNET = "microsoft.network/virtualnetworks/subnets"
 PEERING = "microsoft.network/virtualnetworks/virtualnetworkpeerings"
 GATEWAY = "microsoft.network/virtualnetworkgateways"
+PUBLIC_IP = "microsoft.network/publicipaddresses"
 CONNECTION = "microsoft.network/connections"
 CLUSTER = "microsoft.containerservice/managedclusters"
 IDENTITY = "microsoft.managedidentity/userassignedidentities"
@@ -47,9 +48,11 @@ def connection_status(store: Store, conn: dict[str, Any]) -> str:
         op = o["properties"]
         if (key((op.get("virtualNetworkGateway1") or {}).get("id", "")) == key(gw2)
                 and key((op.get("virtualNetworkGateway2") or {}).get("id", "")) == key(gw1)):
-            if other["secrets"].get("sharedKey") == rec["secrets"].get("sharedKey"):
-                return "Connected"
-            return "NotConnected"  # IKE fails on a key mismatch; the tunnel never comes up
+            if other["secrets"].get("sharedKey") != rec["secrets"].get("sharedKey"):
+                return "NotConnected"  # IKE fails on a key mismatch; the tunnel never comes up
+            # The tunnel comes up some minutes after the later of the two directions is provisioned.
+            up_at = max(rec.get("up_at", 0.0), other.get("up_at", 0.0))
+            return "Connected" if store.now() >= up_at else "Connecting"
     return "Connecting"
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sandbox.arm import derived, validate
+from sandbox.arm import derived, lifecycle, validate
 from sandbox.arm.errors import ArmError, bad_request, not_found
 from sandbox.arm.faults import Faults
 from sandbox.arm.hooks import ArmHooks, DefaultHooks
@@ -48,7 +48,7 @@ class ArmEmulator:
         self.hooks: ArmHooks = hooks or DefaultHooks()
         self.durations = dict(durations or {})
         self.faults = faults or Faults()
-        self.store = Store()
+        self.store = Store(clock.now)
         self.rbac = Rbac(self.store, clock, lambda: self.duration_of("principal_replication"))
         self.ops = Operations()
         self.url = ""
@@ -117,6 +117,10 @@ class ArmEmulator:
         azure_seconds = self.durations.get(kind, AZURE_DURATIONS.get(kind, 5))
         return self.clock.scaled(azure_seconds) * self.faults.slowdown(spec.type_name)
 
+    def azure_time(self, kind: str) -> float:
+        """Real seconds for a delay of this kind (AZURE_DURATIONS, or this emulator's override)."""
+        return self.clock.scaled(self.durations.get(kind, AZURE_DURATIONS[kind]))
+
     def retry_after(self, op: Operation) -> str:
         return retry_after(op.ready_at - self.clock.now(), self.clock.scaled(10))
 
@@ -184,6 +188,8 @@ class ArmEmulator:
                 continue  # replaced by a later PUT, or deleted meanwhile
             rec["resource"]["properties"]["provisioningState"] = final
             rec["op"] = None
+            if rec["resource"]["type"].lower() == derived.CONNECTION:
+                rec["up_at"] = self.clock.now() + self.azure_time("tunnel")
             if final == "Succeeded" and rec["resource"]["type"].lower() == derived.CLUSTER:
                 await self._call_hook("on_cluster_provisioned", derived.render(self.store, rec["resource"]))
 
@@ -194,8 +200,14 @@ class ArmEmulator:
         if root_rec is not None:
             doomed.append(root_rec)
         rendered = [derived.render(self.store, r["resource"]) for r in doomed]
+        now = self.clock.now()
         for r in doomed:
             self.store.delete(r["resource"]["id"])
+            if r["resource"]["type"].lower() == derived.CLUSTER:
+                lifecycle.release_cluster_nics(self.store, r["resource"], now + self.azure_time("nic_release"))
+            lifecycle.keep_listed(self.store, r["resource"], now + self.azure_time("arm_cache"))
+        if root.count("/") == 4:  # a resource group: its whole list goes with it
+            lifecycle.forget_group(self.store, root)
         for r in rendered:
             await self._call_hook("on_deleted", r)
 
@@ -230,7 +242,10 @@ class ArmEmulator:
             self.rbac.check_role_assignment(resource, existing)
         if spec.check:
             spec.check(self.store, resource)
-        if existing_rec and self._unchanged(existing_rec, resource, secrets, subnets):
+        if existing_rec:
+            lifecycle.check_write(self.store, rid, t)
+        if existing_rec and t not in lifecycle.ALWAYS_OPERATE and self._unchanged(existing_rec, resource, secrets,
+                                                                                   subnets):
             return 200, derived.render(self.store, existing_rec["resource"]), self._op_headers(existing_rec, api_version)
 
         now = self.clock.now()
@@ -253,7 +268,8 @@ class ArmEmulator:
             self.store.put(resource, secrets)
             return (200 if existing else 201), derived.render(self.store, resource), {}
         failure = self.faults.provisioning_failure(rid)
-        error = {"code": failure.code, "message": failure.message} if failure else None
+        error = ({"code": failure.code, "message": failure.message} if failure
+                 else lifecycle.dependency_conflict(self.store, resource))
         if t == derived.CLUSTER and error is None and existing is None:
             error = self.rbac.cluster_subnet_error(resource)  # AKS joins the nodes as the cluster identity
         rg_sub = rid.split("/")[2]
@@ -261,6 +277,7 @@ class ArmEmulator:
                             self._location_of(rid), now, self.duration(spec), error)
         resource["properties"]["provisioningState"] = "Updating" if existing else spec.creating_state
         self.store.put(resource, secrets, op.id)
+        self.store.listed_after_delete.pop(key(rid), None)
         for s in subnets or []:
             old_rec = self.store.get(s["id"])
             self._stamp(s, old_rec["resource"] if old_rec else None, now)
@@ -276,6 +293,7 @@ class ArmEmulator:
         if rec is None:
             return 204, {}
         r = rec["resource"]
+        lifecycle.check_delete(self.store, r)
         if r["type"].lower() == derived.SUBNET:
             validate.check_subnet_free(self.store, r["id"])
         elif r["type"].lower() == derived.VNET:
@@ -291,6 +309,34 @@ class ArmEmulator:
         if ns != "Microsoft.Resources":
             headers["Azure-AsyncOperation"] = op.status_url(self.url, api_version)
         return 202, headers
+
+    def find(self, name_or_id: str) -> dict[str, Any]:
+        """The stored record of a resource named by id or by a unique name (fault injection)."""
+        k = key(name_or_id) if name_or_id.startswith("/") else None
+        found = [rec for rec in self.store.records()
+                 if (k and key(rec["resource"]["id"]) == k) or rec["resource"]["name"].lower() == name_or_id.lower()]
+        if len(found) != 1:
+            raise ValueError(f"{len(found)} resources match {name_or_id!r}; give the full id")
+        return found[0]
+
+    def mark_failed(self, name_or_id: str) -> str:
+        """Leave a resource Failed as a failed update (AKS upgrade, gateway maintenance) does."""
+        rec = self.find(name_or_id)
+        rec["resource"]["properties"]["provisioningState"] = "Failed"
+        rec["op"] = None
+        return str(rec["resource"]["id"])
+
+    def busy(self, name_or_id: str, azure_seconds: float) -> str:
+        """Someone else's update: the resource is Updating for `azure_seconds` (simulated), then Succeeded."""
+        rec = self.find(name_or_id)
+        r = rec["resource"]
+        op = self.ops.start("put", [r["id"]], r["id"].split("/")[2], r["type"].split("/")[0],
+                            r.get("location") or self._location_of(r["id"]), self.clock.now(),
+                            self.clock.scaled(azure_seconds))
+        r["properties"]["provisioningState"] = "Updating"
+        rec["op"] = op.id
+        self._schedule(op)
+        return str(r["id"])
 
     def patch_tags(self, rid: str, body: Any) -> dict[str, Any]:
         rec = self.store.get(rid)

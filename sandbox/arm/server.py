@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.arm import derived
+from sandbox.arm import derived, lifecycle
 from sandbox.arm.emulator import ArmEmulator
 from sandbox.arm.errors import ArmError, bad_request, not_found
 from sandbox.arm.faults import Faults
@@ -134,11 +134,18 @@ class Router:
 
     async def do_rg_resources(self, method: str, t: Target, raw: bytes, api: str, req: web.Request) -> Answer:
         rg = self._rg(t)
+        expand = "provisioningstate" in (req.query.get("$expand") or "").lower()
         out = []
         for rec in self.emu.store.under(rg["id"]):
             r = rec["resource"]
             if r["type"].count("/") == 1:
-                out.append({k: r[k] for k in ("id", "name", "type", "location", "tags") if k in r})
+                entry = {k: r[k] for k in ("id", "name", "type", "location", "tags") if k in r}
+                if expand and derived.state(r):
+                    entry["provisioningState"] = derived.state(r)
+                out.append(entry)
+        # ARM lists from its cache: a deleted resource stays until ARM's own GET of it says 404.
+        for entry in lifecycle.still_listed(self.emu.store, rg["id"]):
+            out.append(entry if expand else {k: v for k, v in entry.items() if k != "provisioningState"})
         return 200, {"value": out}, {}
 
     # --- typed resources ----------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sandbox.arm.ids import key
@@ -16,8 +17,13 @@ class Store:
     computed when a resource is rendered, so they can never go stale.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
         self._records: dict[str, dict[str, Any]] = {}
+        self.now = now  # the clock derived state reads (a connection comes up some time after both sides)
+        # Subnet key -> (ids of NICs a deleted cluster left attached, until when): see lifecycle.py.
+        self.lingering: dict[str, tuple[list[str], float]] = {}
+        # Resource key -> (what the group's resource list shows, until when): ARM's cache after a delete.
+        self.listed_after_delete: dict[str, tuple[dict[str, Any], float]] = {}
 
     def get(self, resource_id: str) -> dict[str, Any] | None:
         return self._records.get(key(resource_id))

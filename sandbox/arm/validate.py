@@ -264,11 +264,21 @@ def subnet_users(store: Store, subnet_id: str) -> list[str]:
         refs += [p.get("vnetSubnetID") for p in props.get("agentPoolProfiles") or []]
         if any(x and key(x) == k for x in refs):
             users.append(r["id"])
-    return users
+    return users + lingering_users(store, subnet_id)
+
+
+def lingering_users(store: Store, subnet_id: str) -> list[str]:
+    """NICs a deleted cluster left on the subnet, until AKS has released them (lifecycle.py)."""
+    users, until = store.lingering.get(key(subnet_id), ([], 0.0))
+    if users and store.now() >= until:
+        store.lingering.pop(key(subnet_id), None)
+        return []
+    return list(users)
 
 
 def check_subnet_free(store: Store, subnet_id: str) -> None:
     users = subnet_users(store, subnet_id)
     if users:
         raise bad_request("InUseSubnetCannotBeDeleted",
-                          f"Subnet {subnet_id} is in use by {users[0]} and cannot be deleted.")
+                          f"Subnet {subnet_id} is in use by {users[0]} and cannot be deleted. In order to delete "
+                          "the subnet, delete all the resources within the subnet. See aka.ms/deletesubnet.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from sandbox.kube.ipam import allocate
@@ -71,6 +72,14 @@ def storage_classes(flavor: str) -> list[Obj]:
     ]
 
 
+def region_of(flavor: str, zones: Sequence[str]) -> str:
+    """The region of a cluster's zones: AWS zones end in a letter (us-east-1a), AKS's in -<n>."""
+    zone = zones[0] if zones else ""
+    if flavor == "eks":
+        return zone[:-1] if zone[-1:].isalpha() else zone or "us-east-1"
+    return zone.rsplit("-", 1)[0] if "-" in zone else zone
+
+
 def _node_name(flavor: str, cluster: str, index: int, ip: str) -> str:
     if flavor == "aks":
         return f"aks-nodepool1-{zlib.crc32(cluster.encode()) % 10**8:08d}-vmss{index:06d}"
@@ -95,7 +104,7 @@ def nodes(flavor: str, cluster: str, pod_cidr: str, zones: list[str], count: int
                 "kubernetes.io/arch": "amd64",
                 "node.kubernetes.io/instance-type": "Standard_D4s_v5" if flavor == "aks" else "m5.xlarge",
                 ZONE: zone,
-                "topology.kubernetes.io/region": zone.rsplit("-", 1)[0] if "-" in zone else zone,
+                "topology.kubernetes.io/region": region_of(flavor, [zone]),
             }},
             "spec": {"podCIDR": pod_cidr},
             "status": {

@@ -16,17 +16,19 @@ from aiohttp import web
 
 from sandbox.clock import Clock
 from sandbox.kube.admission import Admission
-from sandbox.kube.bootstrap import nodes, storage_classes, system_objects
+from sandbox.kube.bootstrap import nodes, region_of, storage_classes, system_objects
 from sandbox.kube.controllers import Controllers
 from sandbox.kube.exec import ExecHandler
 from sandbox.kube.faults import AttachDelay, KubeFaults
 from sandbox.kube.podenv import resolve_env
 from sandbox.kube.runtime import DefaultRuntime, PodRuntime
 from sandbox.kube.server import ApiServer
+from sandbox.kube.services import Frontend
 from sandbox.kube.store import BY_KIND, Obj, Store
 from sandbox.tls import SandboxTLS, ensure_tls
 
 T = TypeVar("T")
+FLAVORS = ("aks", "kubeadm", "eks", "gke")
 CorednsHook = Callable[[str, dict[str, dict[str, str]]], None]
 
 
@@ -48,7 +50,7 @@ class KubeCluster:
         tls: SandboxTLS | None = None,
         token: str | None = None,
     ) -> None:
-        if flavor not in ("aks", "kubeadm", "eks"):
+        if flavor not in FLAVORS:
             raise ValueError(f"unknown cluster flavor {flavor!r}")
         self.name, self.flavor = name, flavor
         self.pod_cidr, self.service_cidr, self.dns_service_ip = pod_cidr, service_cidr, dns_service_ip
@@ -61,10 +63,12 @@ class KubeCluster:
         self.token = token or secrets.token_urlsafe(24)
         self.store = Store(self.clock.now)
         self.faults = KubeFaults()
-        self.controllers = Controllers(name, self.store, self.clock, self.runtime, self.faults, pod_cidr, self.lb_cidr)
+        self.controllers = Controllers(name, self.store, self.clock, self.runtime, self.faults, pod_cidr, self.lb_cidr,
+                                       flavor=flavor, region=region_of(flavor, self.zones))
         admission = Admission(self.store, service_cidr, lambda: [dns_service_ip])
         self.exec = ExecHandler(name, self.runtime, lambda pod, c: resolve_env(self.store, pod, c))
-        self.server = ApiServer(self.store, self.token, admission, self.exec, self.clock.now)
+        self.server = ApiServer(self.store, self.token, admission, self.exec, self.clock.now,
+                                lambda pod, container: self.runtime.logs(name, pod, container))
         self.admit = admission
         self.url = ""
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -157,6 +161,10 @@ class KubeCluster:
 
     def objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
         return self._on_loop(lambda: self.store.list(kind, namespace))
+
+    def lb_frontends(self) -> list[Frontend]:
+        """Every LoadBalancer frontend the cluster's cloud gave out, with its address and reach."""
+        return self._on_loop(self.controllers.services.frontends)
 
     def events(self, namespace: str, involved: str | None = None) -> list[Obj]:
         evs = self.objects("Event", namespace)
@@ -261,6 +269,7 @@ class KubeCluster:
         self.token = data.get("token", self.token)
         self.server.token = self.token
         self.store.load(data.get("store", {}))
+        self.server.watch.reset()
         self.controllers.load(data.get("controllers", {}))
         self.faults.load(data.get("faults", {}))
         self._coredns_snapshot = data.get("coredns_snapshot", {})

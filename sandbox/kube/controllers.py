@@ -12,6 +12,7 @@ from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.kube.faults import KubeFaults
+from sandbox.kube.initcontainers import EmptyDirs
 from sandbox.kube.pods import PodLifecycle, is_ready
 from sandbox.kube.runtime import PodRuntime
 from sandbox.kube.services import LoadBalancers
@@ -63,9 +64,12 @@ class Controllers:
         faults: KubeFaults,
         pod_cidr: str,
         lb_cidr: str,
+        flavor: str = "aks",
+        region: str = "",
     ) -> None:
         self.cluster, self.store, self.clock, self.runtime, self.faults = cluster, store, clock, runtime, faults
         self.pod_cidr, self.lb_cidr = pod_cidr, lb_cidr
+        self.flavor, self.region = flavor, region
         self.loop: asyncio.AbstractEventLoop | None = None
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._queued: set[Key] = set()
@@ -73,6 +77,7 @@ class Controllers:
         self.restart_hooks: list[RestartHook] = []
         self.restarts: list[dict[str, Any]] = []  # {"namespace","name","time"} per template-annotation change
         self.template_seen: dict[str, dict[str, Any]] = {}  # "ns/name" -> last template annotations
+        self.emptydirs: dict[str, EmptyDirs] = {}  # pod uid -> its emptyDir volumes' files
         self.pods = PodLifecycle(self)
         self.services = LoadBalancers(self)
         store.listeners.append(self._on_change)
@@ -362,8 +367,11 @@ class Controllers:
     # -- state -----------------------------------------------------------------------------------
 
     def dump(self) -> dict[str, Any]:
-        return {"restarts": copy.deepcopy(self.restarts), "template_seen": copy.deepcopy(self.template_seen)}
+        return {"restarts": copy.deepcopy(self.restarts), "template_seen": copy.deepcopy(self.template_seen),
+                "emptydirs": copy.deepcopy(self.emptydirs), "lb_dns_names": self.services.dump()}
 
     def load(self, data: dict[str, Any]) -> None:
         self.restarts = copy.deepcopy(data.get("restarts", []))
         self.template_seen = copy.deepcopy(data.get("template_seen", {}))
+        self.emptydirs = copy.deepcopy(data.get("emptydirs", {}))
+        self.services.load(data.get("lb_dns_names", {}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -68,6 +69,8 @@ class ExecHandler:
             result = self.runtime.exec(self.cluster, pod, name, list(argv), env)
         except Exception as exc:  # a runtime bug shows up as a failed command, as a broken binary would
             result = ExecResult(126, "", f"exec failed: {exc}\n")
+        if result.seconds > 0:  # a long command (a repair): the client waits, or gives up, meanwhile
+            await asyncio.sleep(result.seconds)
         for channel, text in ((STDOUT, result.stdout), (STDERR, result.stderr)):
             data = text.encode()
             for i in range(0, len(data), _CHUNK):

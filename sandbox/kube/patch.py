@@ -46,6 +46,9 @@ def _merge_key(field: str, items: list[Any]) -> str | None:
     return None
 
 
+merge_key_of = _merge_key
+
+
 def strategic_merge_patch(target: Any, patch: Any) -> Any:
     """Merge patch, except that lists of named objects merge by their merge key."""
     if not isinstance(patch, dict):

@@ -53,23 +53,28 @@ def resolve_env(store: Store, pod: Obj, container: dict[str, Any]) -> dict[str, 
 
 def configmap_files(store: Store, pod: Obj) -> dict[str, str]:
     """ConfigMap volume contents by `<mountPath>/<key>` over all containers; missing map: LookupError."""
-    ns, out = pod["metadata"]["namespace"], {}
     volumes = {v["name"]: v["configMap"] for v in pod["spec"].get("volumes") or [] if v.get("configMap")}
+    out: dict[str, str] = {}
     for c in (pod["spec"].get("initContainers") or []) + pod["spec"]["containers"]:
         for mount in c.get("volumeMounts") or []:
-            source = volumes.get(mount["name"])
-            if source is None:
-                continue
-            cm = store.get(("", "ConfigMap", ns, source["name"]))
-            if cm is None:
-                raise LookupError(f'MountVolume.SetUp failed for volume "{mount["name"]}" : configmap '
-                                  f'"{source["name"]}" not found')
-            data = cm.get("data") or {}
-            paths = {i["key"]: i["path"] for i in source.get("items") or []} or {k: k for k in data}
-            for key, rel in paths.items():
-                if mount.get("subPath"):
-                    if mount["subPath"] == rel and key in data:
-                        out[mount["mountPath"]] = data[key]
-                elif key in data:
-                    out[f"{mount['mountPath'].rstrip('/')}/{rel}"] = data[key]
+            if mount["name"] in volumes:
+                out.update(configmap_data(store, pod, volumes[mount["name"]], mount))
+    return out
+
+
+def configmap_data(store: Store, pod: Obj, source: dict[str, Any], mount: dict[str, Any]) -> dict[str, str]:
+    """One ConfigMap volume as a container sees it at `mount`, by absolute path; missing map: LookupError."""
+    cm = store.get(("", "ConfigMap", pod["metadata"]["namespace"], source["name"]))
+    if cm is None:
+        raise LookupError(f'MountVolume.SetUp failed for volume "{mount["name"]}" : configmap '
+                          f'"{source["name"]}" not found')
+    data = cm.get("data") or {}
+    paths = {i["key"]: i["path"] for i in source.get("items") or []} or {k: k for k in data}
+    out: dict[str, str] = {}
+    for key, rel in paths.items():
+        if mount.get("subPath"):
+            if mount["subPath"] == rel and key in data:
+                out[mount["mountPath"]] = data[key]
+        elif key in data:
+            out[f"{mount['mountPath'].rstrip('/')}/{rel}"] = data[key]
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.kube.initcontainers import EmptyDirs, mounted_files, run_init_containers
 from sandbox.kube.ipam import allocate
 from sandbox.kube.podenv import configmap_files, resolve_env
 from sandbox.kube.store import Obj, key_of, timestamp
@@ -246,12 +247,7 @@ class PodLifecycle:
         now = self._now()
         pod["status"].update(podIP=ip, podIPs=[{"ip": ip}], startTime=now)
         set_condition(pod, "PodReadyToStartContainers", True, now)
-        set_condition(pod, "Initialized", True, now)
-        pod["status"]["initContainerStatuses"] = [
-            {"name": c["name"], "image": c["image"], "imageID": "", "ready": False, "restartCount": 0,
-             "started": False, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}
-            for c in pod["spec"].get("initContainers") or []
-        ]
+        set_condition(pod, "Initialized", not pod["spec"].get("initContainers"), now)
         self._set_containers(pod, {"waiting": {"reason": "ContainerCreating"}}, ready=False)
         self.ctl.store.update(pod)
 
@@ -282,11 +278,14 @@ class PodLifecycle:
             return
         main = pod["spec"]["containers"][0]
         try:
-            files = configmap_files(self.ctl.store, pod)
+            configmap_files(self.ctl.store, pod)
+            if not self._initialized(pod):
+                return
         except LookupError as exc:
             self.ctl.emit(pod, "FailedMount", str(exc), "Warning")
             self._retry(pod, "start")
             return
+        files = mounted_files(self.ctl.store, pod, main, self.ctl.emptydirs[meta["uid"]])
         try:
             env = resolve_env(self.ctl.store, pod, main)
         except LookupError as exc:
@@ -324,6 +323,31 @@ class PodLifecycle:
         key = key_of(pod)
         self.ctl.after(f"{meta['uid']}:backoff", backoff, lambda: self._restart(key))
 
+    def _initialized(self, pod: Obj) -> bool:
+        """Run the init containers once per pod (their emptyDirs stay); False while one fails."""
+        uid = pod["metadata"]["uid"]
+        if uid in self.ctl.emptydirs:
+            return True
+        dirs: EmptyDirs = {}
+        failure = run_init_containers(self.ctl.store, pod, self.ctl.runtime.image_files, dirs)
+        inits = pod["spec"].get("initContainers") or []
+        if failure is None:
+            self.ctl.emptydirs[uid] = dirs
+            state: dict[str, Any] = {"terminated": {"exitCode": 0, "reason": "Completed"}}
+        else:
+            state = {"terminated": {"exitCode": 1, "reason": "Error", "message": failure}}
+        pod["status"]["initContainerStatuses"] = [
+            {"name": c["name"], "image": c["image"], "imageID": "", "ready": False, "restartCount": 0,
+             "started": False, "state": state} for c in inits]
+        set_condition(pod, "Initialized", failure is None, self._now(),
+                      None if failure is None else "ContainersNotInitialized")
+        self.ctl.store.update(pod)
+        if failure is not None:
+            self.ctl.emit(pod, "BackOff", f"Back-off restarting failed init container: {failure}", "Warning")
+            key = key_of(pod)
+            self.ctl.after(f"{uid}:init", self.ctl.duration("backoff_base"), lambda: self._restart(key))
+        return failure is None
+
     def _restart(self, key: tuple[str, str, str, str]) -> None:
         pod = self.ctl.store.get(key)
         if pod is not None:
@@ -333,11 +357,27 @@ class PodLifecycle:
         pod = self.ctl.store.get(key)
         if pod is None or not self._main_state(pod).get("running"):
             return
-        ready = True if self._system(pod) else bool(self.ctl.runtime.ready(self.ctl.cluster, pod))
+        ready = self._probe_ready(pod)
         self._set_containers(pod, self._main_state(pod), ready=ready)
         self.ctl.store.update(pod)
         self.ctl.after(f"{pod['metadata']['uid']}:probe", self.ctl.duration("probe_period"),
                        lambda: self.probe(key))
+
+    def _probe_ready(self, pod: Obj) -> bool:
+        """The main container's readiness probe, run as the kubelet does; no probe: Ready once running."""
+        main = pod["spec"]["containers"][0]
+        probe = main.get("readinessProbe")
+        if self._system(pod) or not probe:
+            return True
+        command = (probe.get("exec") or {}).get("command")
+        if not command:  # tcpSocket / httpGet: whether the process serves, as the runtime knows it
+            return bool(self.ctl.runtime.ready(self.ctl.cluster, pod))
+        try:
+            env = resolve_env(self.ctl.store, pod, main)
+            result = self.ctl.runtime.exec(self.ctl.cluster, pod, main["name"], list(command), env)
+        except Exception:  # a probe that cannot run is a failed probe
+            return False
+        return result.returncode == 0
 
     def stop_container(self, pod: Obj) -> None:
         if not self._system(pod):
@@ -348,5 +388,6 @@ class PodLifecycle:
         self.ctl.emit(pod, "Killing", f"Stopping container {pod['spec']['containers'][0]['name']}")
 
     def deleted(self, pod: Obj) -> None:
+        self.ctl.emptydirs.pop(pod["metadata"]["uid"], None)
         if self._main_state(pod).get("running") and not self._system(pod):
             self.ctl.runtime.stop(self.ctl.cluster, pod)

@@ -12,6 +12,7 @@ class ExecResult:
     returncode: int
     stdout: str
     stderr: str = ""
+    seconds: float = 0.0  # how long the command runs (real seconds) before it answers
 
 
 class PodRuntime(Protocol):
@@ -27,11 +28,19 @@ class PodRuntime(Protocol):
 
     def ready(self, cluster: str, pod: dict[str, Any]) -> bool: ...
 
+    def image_files(self, image: str) -> dict[str, str]:
+        """The files an image ships, by absolute path (what an init container can copy)."""
+        ...
+
     def exec(
         self, cluster: str, pod: dict[str, Any], container: str, argv: list[str], env: dict[str, str]
     ) -> ExecResult: ...
 
     def stop(self, cluster: str, pod: dict[str, Any]) -> None: ...
+
+    def logs(self, cluster: str, pod: dict[str, Any], container: str) -> list[str]:
+        """The container's output lines, oldest first (what `kubectl logs` prints)."""
+        ...
 
 
 class DefaultRuntime:
@@ -48,6 +57,9 @@ class DefaultRuntime:
     def ready(self, cluster: str, pod: dict[str, Any]) -> bool:
         return True
 
+    def image_files(self, image: str) -> dict[str, str]:
+        return {}
+
     def exec(
         self, cluster: str, pod: dict[str, Any], container: str, argv: list[str], env: dict[str, str]
     ) -> ExecResult:
@@ -55,3 +67,6 @@ class DefaultRuntime:
 
     def stop(self, cluster: str, pod: dict[str, Any]) -> None:
         self.stopped.append((cluster, pod["metadata"]["name"]))
+
+    def logs(self, cluster: str, pod: dict[str, Any], container: str) -> list[str]:
+        return []

@@ -2,35 +2,38 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import copy
 import json
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from sandbox.kube import discovery, managed, openapi
+from sandbox.kube.logs import LogsOf, pod_log
 from sandbox.kube.patch import APPLY_PATCH, apply_patch
 from sandbox.kube.selectors import field_selector, label_selector
 from sandbox.kube.store import BY_PLURAL, RESOURCES, ApiError, Obj, Resource, Store, not_found
+from sandbox.kube.tables import table, wants_table
+from sandbox.kube.watch import WatchHub, watch_requested
 
 Admit = Callable[[Obj, Obj | None], Obj]
 ExecHandler = Callable[[web.Request, Obj], Awaitable[web.StreamResponse]]
 
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-VERSION_INFO = {
-    "major": "1",
-    "minor": "31",
-    "gitVersion": "v1.31.2",
-    "gitCommit": "5864a4677267e6adeae276ad85882a8714d69d9d",
-    "gitTreeState": "clean",
-    "buildDate": "2024-10-22T20:28:14Z",
-    "goVersion": "go1.22.8",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
+SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes (fieldManager), how (Apply or Update), the applied configuration and force."""
+
+    manager: str
+    operation: str
+    applied: Obj | None = None
+    force: bool = False
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -52,6 +55,16 @@ def _success(res: Resource, obj: Obj) -> Obj:
         "status": "Success",
         "details": {"name": meta["name"], "kind": res.plural, "uid": meta.get("uid")},
     }
+
+
+def _scale_of(obj: Obj) -> Obj:
+    meta = obj["metadata"]
+    selector = ",".join(f"{k}={v}" for k, v in sorted(((obj["spec"].get("selector") or {}).get("matchLabels") or {})
+                                                      .items()))
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
+            "spec": {"replicas": obj["spec"].get("replicas", 1)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": selector}}
 
 
 def _parse(path: str) -> tuple[Resource, str, str, str]:
@@ -79,11 +92,12 @@ def _parse(path: str) -> tuple[Resource, str, str, str]:
 class ApiServer:
     """The aiohttp application of one cluster's API server."""
 
-    def __init__(self, store: Store, token: str, admit: Admit, exec_handler: ExecHandler, now: Callable[[], float]):
+    def __init__(self, store: Store, token: str, admit: Admit, exec_handler: ExecHandler, now: Callable[[], float],
+                 logs_of: LogsOf | None = None):
         self.store, self.token, self.admit, self.exec_handler, self.now = store, token, admit, exec_handler, now
+        self.logs_of: LogsOf = logs_of or (lambda pod, container: [])
         self.request_log: list[dict[str, Any]] = []
-        self._watchers: set[asyncio.Queue[tuple[str, Obj]]] = set()
-        store.listeners.append(self._publish)
+        self.watch = WatchHub(store)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=16 * 1024 * 1024)
@@ -104,7 +118,8 @@ class ApiServer:
             return _json(exc.status(), exc.code)
         finally:
             self.request_log.append(
-                {"time": self.now(), "method": request.method, "path": request.path, "status": status}
+                {"time": self.now(), "method": request.method, "path": request.path, "status": status,
+                 "watch": watch_requested(request.query)}
             )
             if len(self.request_log) > 20000:  # a long-running sandbox keeps the recent half
                 del self.request_log[:10000]
@@ -113,81 +128,116 @@ class ApiServer:
         path = request.path.rstrip("/")
         if path in ("/healthz", "/readyz", "/livez"):
             return web.Response(text="ok")
-        discovery = self._discovery(path)
-        if discovery is not None:
-            return _json(discovery)
+        spec = openapi.document(path, request.headers.get("Accept", ""))
+        if spec is not None:
+            return web.Response(body=spec, content_type="application/json")
+        doc = discovery.document(path)
+        if doc is not None:
+            return _json(doc)
+        if path == SSAR and request.method == "POST":
+            return _json(self._access_review(await self._body(request)), 201)
         res, ns, name, sub = _parse(path)
-        if sub == "exec" and res.kind == "Pod":
+        if res.kind == "Pod" and sub in ("exec", "log"):
             pod = self.store.get(("", "Pod", ns, name))
             if pod is None:
                 raise not_found(res, name)
-            return await self.exec_handler(request, pod)
-        method = request.method
+            if sub == "log" and request.method == "GET":
+                return pod_log(request, pod, self.logs_of)
+            if sub == "exec":
+                return await self.exec_handler(request, pod)
+        method, query = request.method, request.query
+        table_of = self._table_of(request, res)
         if not name:
-            if method == "GET" and request.query.get("watch") in ("true", "1", "True"):
-                return await self._watch(request, res, ns)
+            if method == "GET" and watch_requested(query):
+                fields, labels = field_selector(query.get("fieldSelector")), label_selector(query.get("labelSelector"))
+                return await self.watch.serve(
+                    request, res, ns, lambda o: labels(o) and fields(o), lambda: self._select(res, ns, request),
+                    lambda o: table_of([o]) if table_of else o)
             if method == "GET":
-                return _json(self._list(res, ns, request))
+                listed = self._list(res, ns, request)
+                return _json(table_of(listed["items"], listed["metadata"]) if table_of else listed)
             if method == "POST":
-                return _json(self.create(res, ns, await self._body(request)), 201)
+                body = await self._body(request)
+                self._validate(res, body, query)
+                return _json(self.create(res, ns, body, self._writer(request)), 201)
             if method == "DELETE":
                 for obj in self._select(res, ns, request):
                     self.delete(res, ns or obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
                 return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
+        elif sub == "scale" and res.kind in ("StatefulSet", "Deployment") and method in ("GET", "PUT", "PATCH"):
+            return _json(await self._scale(request, res, ns, name))
         elif sub in ("", "status"):
             if method == "GET":
-                return _json(self.get(res, ns, name))
+                obj = self.get(res, ns, name)
+                return _json(table_of([obj]) if table_of else obj)
             if method == "PUT":
-                return _json(self.replace(res, ns, name, await self._body(request), sub))
+                body = await self._body(request)
+                self._validate(res, body, query)
+                return _json(self.replace(res, ns, name, body, sub, self._writer(request)))
             if method == "PATCH":
                 ctype = request.headers.get("Content-Type", "application/merge-patch+json")
-                return _json(self.patch(res, ns, name, ctype, await self._body(request), sub))
+                body = await self._body(request)
+                self._validate(res, body, query)
+                return _json(self.patch(res, ns, name, ctype, body, sub, self._writer(request, ctype, body)))
             if method == "DELETE" and not sub:
                 return _json(_success(res, self.delete(res, ns, name)))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
-    # -- discovery -------------------------------------------------------------------------------
+    def _table_of(self, request: web.Request, res: Resource) -> Callable[..., Obj] | None:
+        """A Table maker when the client asked for server-side printing (kubectl get), else None."""
+        if not wants_table(request.headers.get("Accept", "")):
+            return None
+        include = request.query.get("includeObject", "PartialObjectMetadata")
 
-    def _discovery(self, path: str) -> Obj | None:
-        if path in ("/version", "/version/"):
-            return dict(VERSION_INFO)
-        if path == "/api":
-            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
-        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group})
-        if path == "/apis":
-            return {
-                "kind": "APIGroupList",
-                "apiVersion": "v1",
-                "groups": [self._group(g, v) for g, v in groups],
-            }
-        for g, v in groups:
-            if path == f"/apis/{g}":
-                return {"kind": "APIGroup", "apiVersion": "v1", **self._group(g, v)}
-        for group, version in [("", "v1"), *groups]:
-            prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
-            if path == prefix:
-                return {
-                    "kind": "APIResourceList",
-                    "apiVersion": "v1",
-                    "groupVersion": f"{group}/{version}" if group else version,
-                    "resources": [
-                        {
-                            "name": r.plural,
-                            "singularName": r.kind.lower(),
-                            "namespaced": r.namespaced,
-                            "kind": r.kind,
-                            "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
-                        }
-                        for r in RESOURCES
-                        if r.group == group
-                    ],
-                }
-        return None
+        def make(items: list[Obj], list_meta: Obj | None = None) -> Obj:
+            meta = list_meta or {"resourceVersion": items[0]["metadata"].get("resourceVersion", "") if items else ""}
+            return table(res.kind, items, self.now(), meta, include)
+
+        return make
+
+    async def _scale(self, request: web.Request, res: Resource, ns: str, name: str) -> Obj:
+        """The scale subresource: an autoscaling/v1 Scale view of spec.replicas (kubectl scale)."""
+        obj = self.get(res, ns, name)
+        if request.method != "GET":
+            body = await self._body(request)
+            current = _scale_of(obj)
+            if request.method == "PATCH":
+                ctype = request.headers.get("Content-Type", "application/merge-patch+json")
+                body = apply_patch(ctype, current, body)
+            replicas = ((body or {}).get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or replicas < 0:
+                raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value')
+            obj = self.patch(res, ns, name, "application/merge-patch+json", {"spec": {"replicas": replicas}},
+                             who=self._writer(request))
+        return _scale_of(obj)
 
     @staticmethod
-    def _group(group: str, version: str) -> Obj:
-        gv = {"groupVersion": f"{group}/{version}", "version": version}
-        return {"name": group, "versions": [gv], "preferredVersion": gv}
+    def _writer(request: web.Request, ctype: str = "", body: Any = None) -> Writer:
+        apply = ctype.startswith(APPLY_PATCH)
+        manager = managed.manager_of(request.query, request.headers.get("User-Agent", ""))
+        if apply and not request.query.get("fieldManager"):
+            raise ApiError(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: "
+                           "is required for apply patch")
+        return Writer(manager, "Apply" if apply else "Update", body if apply and isinstance(body, dict) else None,
+                      request.query.get("force") in ("true", "1"))
+
+    @staticmethod
+    def _validate(res: Resource, body: Any, query: Any) -> None:
+        """fieldValidation=Strict: unknown fields are a 400 (a JSON patch is a list of ops, not checked)."""
+        if isinstance(body, dict):
+            openapi.check_strict(res, body, query.get("fieldValidation"))
+
+    @staticmethod
+    def _access_review(body: Any) -> Obj:
+        """SelfSubjectAccessReview: the sandbox's one user is cluster-admin, so every request is allowed."""
+        if not isinstance(body, dict) or not isinstance(body.get("spec"), dict):
+            raise ApiError(400, "BadRequest", "the request body must be a SelfSubjectAccessReview with a spec")
+        review = dict(body)
+        review.setdefault("metadata", {})
+        review["kind"], review["apiVersion"] = "SelfSubjectAccessReview", "authorization.k8s.io/v1"
+        review["status"] = {"allowed": True, "reason": 'RBAC: allowed by ClusterRoleBinding "cluster-admin" of '
+                            'ClusterRole "cluster-admin" to User "clusterAdmin"'}
+        return review
 
     # -- verbs -----------------------------------------------------------------------------------
 
@@ -260,36 +310,45 @@ class ApiServer:
             )
         return obj
 
-    def create(self, res: Resource, ns: str, body: Any) -> Obj:
+    def create(self, res: Resource, ns: str, body: Any, who: Writer | None = None) -> Obj:
         obj = self._shape(res, ns, body)
         self._check_namespace(res, ns)
         obj["metadata"].pop("resourceVersion", None)
-        return self.store.create(self.admit(obj, None))
+        obj = self.admit(obj, None)
+        if who is not None:
+            obj = managed.record(obj, None, who.manager, who.operation, self.now(), who.applied, who.force)
+        return self.store.create(obj)
 
-    def replace(self, res: Resource, ns: str, name: str, body: Any, sub: str = "") -> Obj:
+    def replace(self, res: Resource, ns: str, name: str, body: Any, sub: str = "", who: Writer | None = None) -> Obj:
         old = self.get(res, ns, name)
         new = self._shape(res, ns, body, name)
         expected = new["metadata"].get("resourceVersion")
-        return self._write(res, old, new, sub, expected)
+        return self._write(res, old, new, sub, expected, who)
 
-    def patch(self, res: Resource, ns: str, name: str, ctype: str, body: Any, sub: str = "") -> Obj:
+    def patch(self, res: Resource, ns: str, name: str, ctype: str, body: Any, sub: str = "",
+              who: Writer | None = None) -> Obj:
         old = self.store.get(self._key(res, ns, name))
         if old is None:
             if ctype.startswith(APPLY_PATCH) and not sub:
-                return self.create(res, ns, body)
+                return self.create(res, ns, body, who)
             raise not_found(res, name)
         new = self._shape(res, ns, apply_patch(ctype, old, body), name)
         expected = body.get("metadata", {}).get("resourceVersion") if isinstance(body, dict) else None
-        return self._write(res, old, new, sub, expected)
+        return self._write(res, old, new, sub, expected, who)
 
-    def _write(self, res: Resource, old: Obj, new: Obj, sub: str, expected: str | None) -> Obj:
+    def _write(self, res: Resource, old: Obj, new: Obj, sub: str, expected: str | None,
+               who: Writer | None = None) -> Obj:
         if res.has_status:
             # The status subresource writes only status; the main resource never does.
             if sub == "status":
                 new = {**old, "status": new.get("status", {})}
-            else:
-                new["status"] = old.get("status", {})
+            elif "status" in old:
+                new["status"] = old["status"]
+            else:  # an object created without status keeps none: a no-op write must stay a no-op
+                new.pop("status", None)
         new = self.admit(new, old)
+        if who is not None and sub != "status":
+            new = managed.record(new, old, who.manager, who.operation, self.now(), who.applied, who.force)
         return self.store.update(new, expected_rv=expected)
 
     def delete(self, res: Resource, ns: str, name: str) -> Obj:
@@ -301,39 +360,3 @@ class ApiServer:
                     for obj in self.store.list(r.kind, name):
                         self.store.delete(self._key(r, name, obj["metadata"]["name"]))
         return self.store.delete(key)
-
-    # -- watch -----------------------------------------------------------------------------------
-
-    def _publish(self, event: str, obj: Obj) -> None:
-        for queue in self._watchers:
-            queue.put_nowait((event, obj))
-
-    async def _watch(self, request: web.Request, res: Resource, ns: str) -> web.StreamResponse:
-        labels = label_selector(request.query.get("labelSelector"))
-        fields = field_selector(request.query.get("fieldSelector"))
-        timeout = float(request.query.get("timeoutSeconds", "300"))
-        queue: asyncio.Queue[tuple[str, Obj]] = asyncio.Queue()
-        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
-        await resp.prepare(request)
-        if request.query.get("resourceVersion") in (None, "", "0"):
-            for obj in self._select(res, ns, request):
-                queue.put_nowait(("ADDED", obj))
-        self._watchers.add(queue)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        try:
-            while (left := deadline - loop.time()) > 0:
-                try:
-                    event, obj = await asyncio.wait_for(queue.get(), left)
-                except TimeoutError:
-                    break
-                meta = obj["metadata"]
-                if obj["kind"] != res.kind or (ns and meta.get("namespace") != ns):
-                    continue
-                if labels(obj) and fields(obj):
-                    await resp.write(json.dumps({"type": event, "object": obj}).encode() + b"\n")
-        finally:
-            self._watchers.discard(queue)
-        with contextlib.suppress(ConnectionError):
-            await resp.write_eof()
-        return resp

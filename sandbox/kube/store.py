@@ -144,7 +144,6 @@ class Store:
         obj = copy.deepcopy(obj)
         obj["apiVersion"] = res.api_version
         meta = obj["metadata"]
-        meta.pop("managedFields", None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = timestamp(self._now())
         meta["generation"] = 1
@@ -187,7 +186,7 @@ class Store:
         obj = self._objects.pop(key, None)
         if obj is None:
             raise not_found(BY_KIND[key[1]], key[3])
-        self._bump()
+        obj["metadata"]["resourceVersion"] = self._bump()  # a DELETED watch event carries the deletion's rv
         self._notify("DELETED", obj)
         return obj
 

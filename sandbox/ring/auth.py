@@ -36,16 +36,27 @@ def default_role_cells() -> dict[str, Any]:
     }
 
 
-def role_level(role: str) -> str:
-    """CassandraRoleManager reads and writes the default superuser at QUORUM, others at LOCAL_ONE."""
-    return "QUORUM" if role == "cassandra" else "LOCAL_ONE"
+# CassandraRoleManager.setup schedules setupDefaultRole after `cassandra.superuser_setup_delay_ms`.
+SUPERUSER_SETUP_DELAY_S = 10.0
+
+
+def role_level(role: str, write: bool, version: str) -> str:
+    """CassandraRoleManager.consistencyForRoleRead/Write: the default superuser at QUORUM; other roles at
+    auth_read_consistency_level (LOCAL_QUORUM) and auth_write_consistency_level (EACH_QUORUM) since 4.1,
+    LOCAL_ONE in 4.0."""
+    if role == "cassandra":
+        return "QUORUM"
+    if version == "4.0":
+        return "LOCAL_ONE"
+    return "EACH_QUORUM" if write else "LOCAL_QUORUM"
 
 
 def read_role(sim: RingSim, node: Node, role: str) -> dict[str, Any] | None:
     """The role's row as seen from this node; raises Unavailable like the role manager would."""
     ring = sim.rings[node.ring_id or ""]
     coord = sim.coordinator(node)
-    return coord.read("system_auth", ring.keyspaces["system_auth"], "roles", json.dumps(role), role_level(role))
+    level = role_level(role, False, node.config.version)
+    return coord.read("system_auth", ring.keyspaces["system_auth"], "roles", json.dumps(role), level)
 
 
 class AuthFailed(Exception):

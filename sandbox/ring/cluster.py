@@ -9,13 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.clock import Clock
-from sandbox.ring import storage
-from sandbox.ring.auth import default_role_cells
+from sandbox.clock import AZURE_DURATIONS, Clock
+from sandbox.ring import storage, syslog
+from sandbox.ring.auth import SUPERUSER_SETUP_DELAY_S, default_role_cells
 from sandbox.ring.consistency import Coordinator, Unavailable, replicas
+from sandbox.ring.image import DEFAULT_IMAGE
 from sandbox.ring.model import Ring, system_keyspaces
 from sandbox.ring.network import Network
-from sandbox.ring.node import Node, parse_config
+from sandbox.ring.node import Conf, Node, parse_config
 
 JMX_DOWN = "nodetool: Failed to connect to '127.0.0.1:7199' - ConnectException: 'Connection refused'."
 
@@ -25,6 +26,7 @@ class ExecResult:
     returncode: int
     stdout: str
     stderr: str
+    seconds: float = 0.0  # how long the command runs (real seconds) before it answers
 
 
 class RingSim:
@@ -77,12 +79,22 @@ class RingSim:
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
-    def start_node(self, node_id: str, ip: str, env: dict[str, str], cassandra_yaml: str | None) -> str | None:
-        """Start (or restart) the JVM of a node. None when it runs; else the crash message."""
+    def start_node(
+        self, node_id: str, ip: str, env: dict[str, str], conf: Conf, image: str = DEFAULT_IMAGE
+    ) -> str | None:
+        """Start (or restart) the JVM of a node. None when it runs; else the crash message.
+
+        `conf` is the container's /etc/cassandra as `parse_config` takes it.
+        """
         try:
-            config = parse_config(ip, env, cassandra_yaml)
+            config = parse_config(ip, env, conf, image)
         except ValueError as e:
-            return self._crash(node_id, f"Exception (org.apache.cassandra.exceptions.ConfigurationException) {e}")
+            # CassandraDaemon.activate's words for a start-up failure (sed's own when the entrypoint failed).
+            message = str(e)
+            if message.startswith("sed:"):
+                return self._crash(node_id, message)
+            return self._crash(node_id, "Exception (org.apache.cassandra.exceptions.ConfigurationException) "
+                               f"encountered during startup: {message}")
         node = self.nodes.get(node_id)
         if node is not None and node.ring_id in self.rings:
             if node.config.dc != config.dc:
@@ -93,16 +105,18 @@ class RingSim:
                     "rebootstrap this node",
                 )
             node.ip, node.config = ip, config
+            node.note(*syslog.startup(self.clock.now()))
             return self._restart(node)
         node = Node(node_id, ip, config)
         self.nodes[node_id] = node
+        node.note(*syslog.startup(self.clock.now()))
         return self._bootstrap(node)
 
     def _crash(self, node_id: str, message: str) -> str:
         node = self.nodes.get(node_id)
         if node is not None:
             node.up = False
-            node.note(f"ERROR {message}")
+            node.note(syslog.line(self.clock.now(), "ERROR", "daemon", f"Exception encountered during startup: {message}"))
         return message
 
     def _seeds(self, node: Node) -> tuple[bool, list[Node], list[str]]:
@@ -116,9 +130,13 @@ class RingSim:
                 ip = self.network.resolve(node.ip, seed)
             if ip is None:
                 why.append(f"{seed}: name does not resolve from {node.ip}")
+                node.note(syslog.line(self.clock.now(), "WARN", "seeds", f"Seed provider couldn't lookup host {seed}"))
                 continue
             if ip == node.ip:
                 is_seed = True
+                continue
+            if ipaddress.ip_address(ip).is_loopback:  # the stock file's 127.0.0.1: this pod's own loopback
+                why.append(f"{seed}: loopback, where this node does not listen")
                 continue
             if not self.network.reachable(node.ip, ip):
                 why.append(f"{seed} ({ip}): unreachable from {node.ip}")
@@ -138,33 +156,38 @@ class RingSim:
         if seeds:
             ring = self.rings[seeds[0].ring_id or ""]
             members = self.members(ring.ring_id)
-            if not is_seed and any(m.up and self.state(m) == "J" for m in members):
+            joining = [m for m in members if m.up and self.state(m) == "J"]
+            if not is_seed and joining:
+                # StorageService.prepareForBootstrap with cassandra.consistent.rangemovement=true.
                 return self._crash(
                     node.node_id,
+                    "Exception (java.lang.UnsupportedOperationException) encountered during startup: "
                     "Other bootstrapping/leaving/moving nodes detected, cannot bootstrap while "
-                    "cassandra.consistent.rangemovement is true",
+                    "cassandra.consistent.rangemovement is true. Nodes detected, bootstrapping: "
+                    f"{','.join(f'/{m.ip}:7000' for m in joining)}; leaving: ; moving: ;",
                 )
             ring.members.append(node.node_id)
-            node.ring_id, node.up = ring.ring_id, True
+            node.ring_id, node.up, node.gossip_at = ring.ring_id, True, self.clock.now()
+            self._gossip_up(node)
             if not is_seed:  # seeds never auto-bootstrap; others stream and stay UJ for a while
                 node.joining_until = self.clock.now() + self.clock.duration("node_bootstrap")
+                node.note(syslog.line(self.clock.now(), "INFO", "storage", "JOINING: Starting to bootstrap..."))
                 self._stream_to(node, None)
-            node.note(f"INFO Joined ring {ring.ring_id} of cluster {ring.cluster_name!r} via {seeds[0].ip}")
-            self._ensure_default_role(node)
+            self._schedule_role_setup(node)
+            node.note(*syslog.serving(self.clock.now()))
             return None
         if not is_seed:
             detail = "; ".join(why) or "no seeds configured"
-            return self._crash(node.node_id, f"Unable to contact any seeds! ({detail})")
+            node.note(*syslog.no_seeds(self.clock.now(), node.config.seeds))
+            node.up = False
+            return f"Unable to contact any seeds! ({detail})"
         ring = Ring(ring_id=str(uuid.uuid4()), cluster_name=node.config.cluster_name)
         ring.keyspaces = system_keyspaces()
         ring.members.append(node.node_id)
         self.rings[ring.ring_id] = ring
         node.ring_id, node.up = ring.ring_id, True
-        node.note(
-            f"INFO No other seed reachable ({'; '.join(why) or 'none listed'}): starting a new ring "
-            f"{ring.ring_id} named {ring.cluster_name!r}"
-        )
-        self._ensure_default_role(node)
+        self._schedule_role_setup(node)
+        node.note(*syslog.serving(self.clock.now()))
         return None
 
     def _restart(self, node: Node) -> str | None:
@@ -174,15 +197,25 @@ class RingSim:
             why += [f"{s.ip}: belongs to another ring" for s in seeds if s.ring_id != node.ring_id]
             return self._crash(node.node_id, f"Unable to gossip with any peers ({'; '.join(why)})")
         node.up = True
-        node.note(f"INFO Restarted in ring {node.ring_id}")
-        self._ensure_default_role(node)
+        self._gossip_up(node)
+        self._schedule_role_setup(node)
+        node.note(*syslog.serving(self.clock.now()))
         return None
+
+    def _gossip_up(self, node: Node) -> None:
+        """Each live peer and this node learn of each other through gossip."""
+        now = self.clock.now()
+        live = self.live_from(node)
+        for peer in self.members(node.ring_id):
+            if peer is not node and live(peer):
+                node.note(*syslog.joined(now, peer.ip))
+                peer.note(*syslog.joined(now, node.ip))
 
     def stop_node(self, node_id: str) -> None:
         node = self.nodes.get(node_id)
         if node is not None and node.up:
             node.up = False
-            node.note("INFO Stopped (JVM down)")
+            node.note(syslog.line(self.clock.now(), "INFO", "shutdown", "Announcing shutdown"))
 
     def remove_node(self, node_id: str) -> None:
         """Forget the node (volume deleted / removenode): it leaves its ring's membership."""
@@ -219,49 +252,98 @@ class RingSim:
                         copied += 1
         return copied
 
-    def repair(self, node: Node, keyspace: str | None) -> int:
-        """Anti-entropy repair of this node's ranges: all live replicas end with the merged data."""
-        copied = self._stream_to(node, None, keyspace)
+    def repair(self, node: Node, keyspace: str | None, full: bool) -> int:
+        """Anti-entropy repair of this node's ranges: its live replicas end with the merged data.
+
+        Full: every copy takes part. Incremental (nodetool's default): only copies not yet marked
+        repaired on their replica do, and afterwards every replica marks what it holds as repaired,
+        so data repaired once is never streamed again, even to a replica that a replication change
+        added later (Cassandra docs, "Incremental and Full Repairs").
+        """
         ring = self.rings[node.ring_id or ""]
         members = self.members(ring.ring_id)
         live = self.live_from(node)
+        sources = [m for m in members if m is node or live(m)]
+        copied = 0
         for ks_name, ks in ring.keyspaces.items():
             if keyspace not in (None, ks_name):
                 continue
-            for table, held in ((t, node.data.get(ks_name, {}).get(t, {})) for t in ks.tables):
-                for key, part in held.items():
-                    for r in replicas(ks, key, members):
-                        if r is not node and live(r):
-                            theirs = r.data.setdefault(ks_name, {}).setdefault(table, {})
-                            theirs[key] = storage.merge(theirs.get(key), part)
+            for table in ks.tables:
+                for key in {k for m in sources for k in m.data.get(ks_name, {}).get(table, {})}:
+                    owners = [r for r in replicas(ks, key, members) if r in sources]
+                    if node not in owners:
+                        continue
+                    mark = f"{ks_name}/{table}/{key}"
+                    merged = None
+                    for m in sources:
+                        part = m.data.get(ks_name, {}).get(table, {}).get(key)
+                        if part is not None and (full or storage.newest(part) > m.repaired.get(mark, -1)):
+                            merged = storage.merge(merged, part)
+                    if merged is None:
+                        continue
+                    for r in owners:
+                        held = r.data.setdefault(ks_name, {}).setdefault(table, {})
+                        new = storage.merge(held.get(key), merged)
+                        if new != held.get(key):
+                            held[key] = new
+                            copied += 1
+                        if not full and new is not None:
+                            r.repaired[mark] = storage.newest(new)
         return copied
+
+    def repair_seconds(self, node: Node, keyspace: str | None) -> float:
+        """Length of a repair in Azure seconds: a session, plus the data compared and the DCs it crosses."""
+        ring = self.rings[node.ring_id or ""]
+        members = self.members(ring.ring_id)
+        names = [k for k in ring.keyspaces if keyspace in (None, k)]
+        size = sum(len(json.dumps(m.data.get(k, {}))) for m in members for k in names)
+        remote = {m.config.dc for m in members} - {node.config.dc}
+        return (
+            AZURE_DURATIONS["repair_session"]
+            + AZURE_DURATIONS["repair_per_mib"] * size / (1 << 20)
+            + AZURE_DURATIONS["repair_per_remote_dc"] * len(remote)
+        )
 
     def rebuild(self, node: Node, source_dc: str | None) -> int:
         return self._stream_to(node, source_dc)
 
-    def _ensure_default_role(self, node: Node) -> None:
+    def _schedule_role_setup(self, node: Node) -> None:
+        node.role_setup_at = self.clock.now() + self.clock.scaled(SUPERUSER_SETUP_DELAY_S) if node.config.auth else 0.0
+        self.run_due_role_setups()
+
+    def run_due_role_setups(self) -> None:
+        """Run the role managers' setup tasks whose time has come (read lazily, on the simulated clock)."""
+        now = self.clock.now()
+        for node in self.nodes.values():
+            if node.up and node.role_setup_at and node.role_setup_at <= now:
+                node.role_setup_at = 0.0
+                if not self._ensure_default_role(node):  # the real task retries after the same delay
+                    node.role_setup_at = now + self.clock.scaled(SUPERUSER_SETUP_DELAY_S)
+
+    def _ensure_default_role(self, node: Node) -> bool:
         """CassandraRoleManager.setupDefaultRole: create cassandra/cassandra when no role is found.
 
         Like the real check it looks only where reads look (replicas, at ONE then QUORUM), so a role
         left on a node that no longer owns its range does not count, and the default comes back.
         """
         if not node.config.auth:
-            return
+            return True
         ring = self.rings[node.ring_id or ""]
         coord = self.coordinator(node)
         ks = ring.keyspaces["system_auth"]
         key = json.dumps("cassandra")
         try:
             if coord.read("system_auth", ks, "roles", key, "ONE") is not None:
-                return
+                return True
             if any(coord.read("system_auth", ks, "roles", k, "QUORUM") for k in coord.keys("system_auth", "roles")):
-                return
+                return True
             cells = default_role_cells()
             # Real Cassandra writes it USING TIMESTAMP 0 so that any later ALTER ROLE wins.
             coord.write("system_auth", ks, "roles", key, lambda p: storage.write(p, cells, 0, None), "QUORUM")
         except Unavailable:
-            return  # the real setup task retries later; the next start of an auth node does here
-        node.note("INFO Created default superuser role 'cassandra'")
+            return False
+        node.note(syslog.line(self.clock.now(), "INFO", "roles", "Created default superuser role 'cassandra'"))
+        return True
 
     # ---- exec and state ------------------------------------------------------------------------
 
@@ -271,6 +353,7 @@ class RingSim:
         node = self.nodes.get(node_id)
         if node is None:
             return ExecResult(126, "", f"container for {node_id} is not running\n")
+        self.run_due_role_setups()
         return run_command(self, node, argv, env)
 
     def dump(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""What `exec` in a simulated Cassandra container can run: sh -c, nodetool, cqlsh, getent, echo."""
+"""What `exec` in a simulated Cassandra container can run: sh -c, nodetool, cqlsh, getent, grep, echo."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from sandbox.ring import cqlsh, nodetool
+from sandbox.ring.grep import grep
 from sandbox.ring.node import Node
 from sandbox.ring.shell import ShellError, split
 
@@ -29,7 +30,9 @@ def _getent(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
     return ExecResult(0, f"{ip}  {name}\n", "")
 
 
-def _single(sim: RingSim, node: Node, argv: list[str], env: dict[str, str], in_shell: bool) -> ExecResult:
+def _single(
+    sim: RingSim, node: Node, argv: list[str], env: dict[str, str], in_shell: bool, stdin: str = ""
+) -> ExecResult:
     from sandbox.ring.cluster import ExecResult
 
     while argv and argv[0] == "exec":
@@ -45,6 +48,8 @@ def _single(sim: RingSim, node: Node, argv: list[str], env: dict[str, str], in_s
         return cqlsh.run(sim, node, args)
     if prog == "getent":
         return _getent(sim, node, args)
+    if prog == "grep":
+        return ExecResult(*grep(args, stdin))
     if prog == "echo":
         return ExecResult(0, " ".join(args) + "\n", "")
     if prog == "true":
@@ -66,13 +71,20 @@ def _shell(sim: RingSim, node: Node, script: str, env: dict[str, str]) -> ExecRe
         commands = split(script, env)
     except ShellError as e:
         return ExecResult(2, "", f"{e}\n")
-    out, err, rc = "", "", 0
-    for connector, argv in commands:
-        if connector == "&&" and rc != 0:
+    out, err, rc, piped, skip, seconds = "", "", 0, "", False, 0.0
+    for i, (connector, argv) in enumerate(commands):
+        if connector != "|":  # a list item starts: `&&` skips the whole pipeline after a failure
+            skip = connector == "&&" and rc != 0
+        if skip:
             continue
-        res = _single(sim, node, argv, env, in_shell=True)
-        out, err, rc = out + res.stdout, err + res.stderr, res.returncode
-    return ExecResult(rc, out, err)
+        res = _single(sim, node, argv, env, True, piped if connector == "|" else "")
+        if i + 1 < len(commands) and commands[i + 1][0] == "|":
+            piped = res.stdout
+        else:
+            out += res.stdout
+        # a pipeline's status is its last command's
+        err, rc, seconds = err + res.stderr, res.returncode, seconds + res.seconds
+    return ExecResult(rc, out, err, seconds)
 
 
 def run_command(sim: RingSim, node: Node, argv: list[str], env: dict[str, str]) -> ExecResult:

@@ -44,7 +44,8 @@ class RoleOps:
         def apply(p: storage.Partition | None) -> storage.Partition:
             return storage.delete(p, ts) if cells is None else storage.write(p, cells, ts, None)
 
-        coord.write("system_auth", ring.keyspaces["system_auth"], "roles", json.dumps(role), apply, role_level(role))
+        coord.write("system_auth", ring.keyspaces["system_auth"], "roles", json.dumps(role), apply,
+                    role_level(role, True, self.node.config.version))
 
     def _create_role(self, st: Stmt) -> str:
         role = st.name or ""

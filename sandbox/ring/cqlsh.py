@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from sandbox.ring.auth import AuthFailed, authenticate
@@ -25,6 +27,24 @@ _WITH_VALUE = {
     "--request-timeout": None, "--connect-timeout": None, "--cqlversion": None, "--protocol-version": None,
     "--encoding": None, "-f": "file", "--file": "file",
 }  # fmt: skip
+
+
+# cqlsh (pylib/cqlshlib) after a schema change the driver could not see agreed by every peer it does
+# not know to be down: printed on stderr, and the run exits 2 although the change was made.
+SCHEMA_MISMATCH = (
+    "Warning: schema version mismatch detected; check the schema versions of your nodes "
+    "in system.local and system.peers."
+)
+
+
+def _schema(session: Session) -> str:
+    return json.dumps({k: asdict(v) for k, v in session.ring.keyspaces.items()}, sort_keys=True)
+
+
+def _agreed(session: Session) -> bool:
+    """Every node of the ring is up and reachable from the coordinator, so it has pulled the change."""
+    live = session.sim.live_from(session.node)
+    return all(m is session.node or live(m) for m in session.sim.members(session.node.ring_id))
 
 
 def parse_args(args: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -118,7 +138,10 @@ def _execute(session: Session, text: str, err: str) -> ExecResult:
     for toks in statements:
         # Like cqlsh in batch mode: report the failing statement and go on with the next one.
         try:
+            before = _schema(session)
             out.append(session.execute(parse_statement(toks)))
+            if _schema(session) != before and not _agreed(session):
+                errors.append(SCHEMA_MISMATCH)
         except CqlSyntaxError as e:
             snippet = " ".join(t.text for t in toks)[:60]
             errors.append(f"<stdin>:1:SyntaxException: {e} ({snippet}...)")

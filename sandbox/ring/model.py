@@ -56,6 +56,7 @@ class Ring:
     members: list[str] = field(default_factory=list)  # node ids, in join order
     keyspaces: dict[str, Keyspace] = field(default_factory=dict)
     last_ts: int = 0  # write timestamps (microseconds) are strictly increasing per ring
+    repairs: dict[str, float] = field(default_factory=dict)  # keyspace -> clock time its repair ends
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

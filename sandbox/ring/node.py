@@ -9,9 +9,14 @@ from typing import Any
 
 import yaml
 
+from sandbox.ring.config_keys import unknown_keys_error
+from sandbox.ring.image import DEFAULT_IMAGE, RACKDC, YAML, entrypoint, image_version, properties, stock_etc
+
 GPFS = "GossipingPropertyFileSnitch"
-DEFAULT_CLUSTER_NAME = "Test Cluster"  # cassandra.yaml's default, kept by the docker entrypoint
-DEFAULT_NUM_TOKENS = 16  # cassandra.yaml default since 4.0
+DEFAULT_CLUSTER_NAME = "Test Cluster"  # Config.java's default when cassandra.yaml has no cluster_name
+DEFAULT_NUM_TOKENS = 1  # DatabaseDescriptor: a cassandra.yaml without num_tokens gives one token
+# DatabaseDescriptor.applySeedProvider's refusal when cassandra.yaml names no seed provider.
+NO_SEEDS = "seeds configuration is missing; a minimum of one seed is required."
 
 
 @dataclass
@@ -25,44 +30,58 @@ class NodeConfig:
     num_tokens: int
     auth: bool
     snitch: str
+    version: str = "5.0"  # major.minor of the image
 
 
 def _short_class(name: object) -> str:
     return str(name).rsplit(".", 1)[-1].strip()
 
 
-def parse_config(ip: str, env: dict[str, str], cassandra_yaml: str | None) -> NodeConfig:
-    """Config as the node sees it; raises ValueError with Cassandra's wording on a bad cassandra.yaml."""
-    conf: dict[str, Any] = {}
-    if cassandra_yaml:
-        try:
-            loaded = yaml.safe_load(cassandra_yaml)
-        except yaml.YAMLError as e:
-            raise ValueError(f"Invalid yaml. Please remove properties from cassandra.yaml: {e}") from e
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ValueError("Invalid yaml: cassandra.yaml must be a mapping")
-        conf = loaded or {}
-    # The entrypoint writes env values into cassandra.yaml, so env wins over the file.
-    cluster_name = env.get("CASSANDRA_CLUSTER_NAME") or str(conf.get("cluster_name") or DEFAULT_CLUSTER_NAME)
-    snitch = _short_class(env.get("CASSANDRA_ENDPOINT_SNITCH") or conf.get("endpoint_snitch") or "SimpleSnitch")
-    seeds_text = env.get("CASSANDRA_SEEDS") or _yaml_seeds(conf) or ip  # the image defaults to itself
-    seeds = [s.strip() for s in seeds_text.split(",") if s.strip()]
-    tokens_text = env.get("CASSANDRA_NUM_TOKENS") or conf.get("num_tokens") or DEFAULT_NUM_TOKENS
+Conf = str | dict[str, str] | None
+
+
+def parse_config(ip: str, env: dict[str, str], conf: Conf, image: str = DEFAULT_IMAGE) -> NodeConfig:
+    """Config as the node reads it after the image's entrypoint ran; ValueError with Cassandra's wording.
+
+    `conf` is the container's /etc/cassandra: None for the image's own, a dict (file name -> text)
+    for a mounted directory, or the text of a cassandra.yaml laid over the image's own directory.
+    """
+    version = image_version(image)
+    etc = stock_etc(version) if conf is None else dict(conf) if isinstance(conf, dict) else {
+        **stock_etc(version), YAML: conf}
+    etc = entrypoint(etc, env, ip)
+    try:
+        loaded = yaml.safe_load(etc[YAML])
+    except yaml.YAMLError as e:
+        raise ValueError(f"Invalid yaml: {e}") from e
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ValueError("Invalid yaml: cassandra.yaml must be a mapping")
+    conf_map: dict[str, Any] = loaded or {}
+    refusal = unknown_keys_error(version, conf_map)
+    if refusal:
+        raise ValueError(refusal)
+    if not conf_map.get("seed_provider"):
+        raise ValueError(NO_SEEDS)
+    cluster_name = str(conf_map.get("cluster_name") or DEFAULT_CLUSTER_NAME)
+    snitch = _short_class(conf_map.get("endpoint_snitch") or "SimpleSnitch")
+    seeds = [s.strip().rsplit(":", 1)[0] if s.count(":") == 1 else s.strip()
+             for s in _yaml_seeds(conf_map).split(",") if s.strip()]
+    tokens_text = conf_map.get("num_tokens") or DEFAULT_NUM_TOKENS
     try:
         num_tokens = int(tokens_text)
     except (TypeError, ValueError) as e:
         raise ValueError(f"Invalid yaml: num_tokens {tokens_text!r} is not a number") from e
-    auth_conf = conf.get("authenticator") or "AllowAllAuthenticator"
+    auth_conf = conf_map.get("authenticator") or "AllowAllAuthenticator"
     if isinstance(auth_conf, dict):  # 5.0 form: authenticator: {class_name: ...}
         auth_conf = auth_conf.get("class_name", "AllowAllAuthenticator")
     auth = _short_class(auth_conf) == "PasswordAuthenticator"
     if snitch == GPFS:
-        # Only GossipingPropertyFileSnitch reads cassandra-rackdc.properties (dc1/rack1 by default).
-        dc = env.get("CASSANDRA_DC") or "dc1"
-        rack = env.get("CASSANDRA_RACK") or "rack1"
+        # Only GossipingPropertyFileSnitch reads cassandra-rackdc.properties.
+        rackdc = properties(etc.get(RACKDC, ""))
+        dc, rack = rackdc.get("dc", "dc1"), rackdc.get("rack", "rack1")
     else:
-        dc, rack = "datacenter1", "rack1"  # SimpleSnitch and friends ignore CASSANDRA_DC/RACK
-    return NodeConfig(cluster_name, dc, rack, seeds, num_tokens, auth, snitch)
+        dc, rack = "datacenter1", "rack1"  # SimpleSnitch and friends ignore cassandra-rackdc.properties
+    return NodeConfig(cluster_name, dc, rack, seeds, num_tokens, auth, snitch, version)
 
 
 def _yaml_seeds(conf: dict[str, Any]) -> str:
@@ -83,6 +102,10 @@ class Node:
     up: bool = False
     ring_id: str | None = None
     joining_until: float = 0.0  # bootstrap ends at this clock time; UJ before, UN after
+    role_setup_at: float = 0.0  # when CassandraRoleManager's setup task runs (0: none pending)
+    gossip_at: float = 0.0  # when the ring first heard of it (its first start in the ring)
+    # "ks/table/key" -> newest timestamp of the partition when an incremental repair marked it repaired
+    repaired: dict[str, int] = field(default_factory=dict)
     # keyspace -> table -> partition key (JSON text) -> partition (see storage.py)
     data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
@@ -92,9 +115,9 @@ class Node:
         """Stable ring position, used to order nodes (stands in for the node's token ranges)."""
         return int(hashlib.sha256(self.host_id.encode()).hexdigest()[:15], 16)
 
-    def note(self, line: str) -> None:
-        self.log.append(line)
-        del self.log[:-50]  # bounded: only the recent lines matter for pod logs
+    def note(self, *lines: str) -> None:
+        self.log.extend(lines)
+        del self.log[:-200]  # bounded: only the recent lines matter for pod logs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -45,12 +45,28 @@ def _ownership(ks: Keyspace | None, node: Node, members: list[Node]) -> float:
     return 100.0
 
 
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+def _shared_table(tables: list[list[list[str]]]) -> list[list[str]]:
+    """TableBuilder.SharedTable: every DC's table is padded to the same column widths."""
+    widths = [max(len(r[i]) for t in tables for r in t) for i in range(len(tables[0][0]))]
+    return [["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in t] for t in tables]
+
+
+def murmur3_token(node: Node) -> str:
+    """The node's first token as Murmur3Partitioner prints it (a signed 64-bit number)."""
+    return str(node.token * 16 - (1 << 63))
+
+
+def _status_code(sim: RingSim, viewer: Node, m: Node) -> str:
+    """Status.java: U live, D unreachable, ? neither (gossip heard of it, the echo not yet answered)."""
+    if m is viewer:
+        return "U"
+    if m.up and m.gossip_at + sim.clock.duration("gossip_echo") > sim.clock.now():
+        return "?"
+    return "U" if sim.live_from(viewer)(m) else "D"
 
 
 def status(sim: RingSim, node: Node, keyspace: str | None) -> tuple[int, str, str]:
+    """`nodetool status [keyspace]` as Status.java prints it (4.0 to 5.0)."""
     ring = sim.rings[node.ring_id or ""]
     members = sim.members(ring.ring_id)
     note = ""
@@ -60,36 +76,75 @@ def status(sim: RingSim, node: Node, keyspace: str | None) -> tuple[int, str, st
         if ks is None:
             return 1, "", f"nodetool: The keyspace {keyspace}, does not exist\n{USAGE}\n"
     else:
+        # StorageService.effectiveOwnership: the first non-system keyspace, else system_traces.
         user = [k for n, k in ring.keyspaces.items() if n not in SYSTEM_KEYSPACES]
         if len({json.dumps(k.replication, sort_keys=True) for k in user}) > 1:
             note = NOTE_MEANINGLESS
-        elif user:
-            ks = user[0]
-    live = sim.live_from(node)
-    out: list[str] = []
-    for dc in sorted({m.config.dc for m in members}):
-        header = f"Datacenter: {dc}"
-        out += [header, "=" * len(header), "Status=Up/Down", "|/ State=Normal/Leaving/Joining/Moving"]
-        rows = [["--", "Address", "Load", "Tokens", "Owns (effective)", "Host ID", "Rack"]]
+        else:
+            ks = user[0] if user else ring.keyspaces.get("system_traces")
+    dcs = sorted({m.config.dc for m in members})
+    # "More tokens than nodes (aka vnodes)?": Tokens column only when the ring has more tokens than DCs.
+    per_token = len(dcs) >= sum(m.config.num_tokens for m in members)
+    owns_header = "Owns" if note else "Owns (effective)"
+    tables: list[list[list[str]]] = []
+    for dc in dcs:
+        head = ["--", "Address", "Load", owns_header, "Host ID", "Token", "Rack"] if per_token else [
+            "--", "Address", "Load", "Tokens", owns_header, "Host ID", "Rack"]
+        rows = [head]
         for m in sorted((m for m in members if m.config.dc == dc), key=lambda m: m.token):
-            up = m is node or live(m)
+            code = _status_code(sim, node, m) + sim.state(m)
             owns = "?" if note else f"{_ownership(ks, m, members):.1f}%"
-            rows.append(
-                [
-                    ("U" if up else "D") + sim.state(m),
-                    m.ip,
-                    load_of(m),
-                    str(m.config.num_tokens),
-                    owns,
-                    m.host_id,
-                    m.config.rack,
-                ]
-            )
-        out += _table(rows)
-        out.append("")
+            if per_token:
+                rows.append([code, m.ip, load_of(m), owns, m.host_id, murmur3_token(m), m.config.rack])
+            else:
+                rows.append([code, m.ip, load_of(m), str(m.config.num_tokens), owns, m.host_id, m.config.rack])
+        tables.append(rows)
+    out: list[str] = []
+    for dc, lines in zip(dcs, _shared_table(tables), strict=True):
+        header = f"Datacenter: {dc}"
+        # A blank line between DCs, and one (then any Note) after the last: out.printf("%n" + errors).
+        out += [header, "=" * len(header), "Status=Up/Down", "|/ State=Normal/Leaving/Joining/Moving", *lines, ""]
     if note:
         out.append(note)
     return 0, "\n".join(out) + "\n", ""
+
+
+REPAIR_FAILED = "error: Repair job has failed with the error message: "
+# Two repairs over the same data at once: the second one's validation/anticompaction finds the
+# sstables already taken by the first (ActiveRepairService / CompactionManager).
+ALREADY_REPAIRING = "Cannot start multiple repair sessions over the same sstables"
+
+
+def _repair(sim: RingSim, node: Node, params: list[str]) -> ExecResult:
+    """`nodetool repair [-full] [keyspace]`: incremental unless -full; the command returns when it ends."""
+    from sandbox.ring.cluster import ExecResult
+
+    ring = sim.rings[node.ring_id or ""]
+    down = [m for m in sim.members(node.ring_id) if m is not node and not sim.live_from(node)(m)]
+    if down:
+        return ExecResult(2, "", f"{REPAIR_FAILED}Endpoint not alive: /{down[0].ip}:7000\n")
+    full = any(p in ("-full", "--full") for p in params)
+    positional = [p for p in params if not p.startswith("-")]
+    ks = positional[0] if positional else None
+    if ks is not None and ks not in ring.keyspaces:
+        return ExecResult(2, "", f"error: Keyspace [{ks}] does not exist.\n")
+    now = sim.clock.now()
+    busy = [k for k, until in ring.repairs.items() if until > now and ks in (None, k)]
+    if busy:
+        return ExecResult(2, "", f"{REPAIR_FAILED}{ALREADY_REPAIRING}\n")
+    azure_s = sim.repair_seconds(node, ks)
+    seconds = sim.clock.scaled(azure_s)
+    label = ks or "all keyspaces"
+    for k in [ks] if ks else list(ring.keyspaces):
+        ring.repairs[k] = now + seconds
+    sim.repair(node, ks, full)
+    options = f"(parallelism: parallel, primary range: false, incremental: {str(not full).lower()})"
+    out = (
+        f"Starting repair command #1, repairing keyspace {label} with repair options {options}\n"
+        f"Repair session for {label} finished\nRepair completed successfully\n"
+        f"Repair command #1 finished in {max(1, round(azure_s))} seconds\n"
+    )
+    return ExecResult(0, out, "", seconds)
 
 
 def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
@@ -125,17 +180,7 @@ def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
         )
         return ExecResult(0, text, "")
     if cmd == "repair":
-        down = [m for m in sim.members(node.ring_id) if m is not node and not sim.live_from(node)(m)]
-        if down:
-            msg = f"Endpoint not alive: /{down[0].ip}:7000"
-            return ExecResult(2, "", f"error: Repair job has failed with the error message: {msg}\n")
-        positional = [p for p in params if not p.startswith("-")]
-        ks = positional[0] if positional else None
-        if ks is not None and ks not in sim.rings[node.ring_id or ""].keyspaces:
-            return ExecResult(2, "", f"error: Keyspace [{ks}] does not exist.\n")
-        sim.repair(node, ks)
-        label = ks or "all keyspaces"
-        return ExecResult(0, f"[repair #1] Repair session for {label} finished\n", "")
+        return _repair(sim, node, params)
     if cmd == "rebuild":
         positional = [p for p in params if not p.startswith("-")]
         src = positional[0] if positional else None

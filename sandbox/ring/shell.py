@@ -1,6 +1,6 @@
-"""Just enough of `sh -c` for exec'd commands: words, quotes, $VAR / ${VAR} and `&&`/`;` lists.
+"""Just enough of `sh -c` for exec'd commands: words, quotes, $VAR / ${VAR}, `|` pipes and `&&`/`;` lists.
 
-Nothing is ever evaluated: unsupported syntax (pipes, redirections, $(...), backquotes) is an error.
+Nothing is ever evaluated: unsupported syntax (`||`, redirections, $(...), backquotes) is an error.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ def _var(text: str, i: int, env: dict[str, str]) -> tuple[str, int]:
 
 
 def split(text: str, env: dict[str, str]) -> list[tuple[str, list[str]]]:
-    """Parse into [(connector, argv)] where connector is '' for the first, then '&&' or ';'."""
+    """Parse into [(connector, argv)] where connector is '' for the first, then '&&', ';' or '|'.
+
+    `|` binds tighter than `&&` and `;` as in sh: `a | b && c` runs c when b (the pipeline) succeeded.
+    """
     commands: list[tuple[str, list[str]]] = []
     words: list[str] = []
     connector = ""
@@ -80,14 +83,14 @@ def split(text: str, env: dict[str, str]) -> list[tuple[str, list[str]]]:
                 for p in parts[1:]:
                     words.append(cur)
                     cur = p
-        elif text.startswith("&&", i) or c == ";":
+        elif text.startswith("&&", i) or c == ";" or (c == "|" and not text.startswith("||", i)):
             if cur is not None:
                 words.append(cur)
                 cur = None
             if not words:
                 raise ShellError(f"sh: 1: Syntax error: \"{c}\" unexpected")
             commands.append((connector, words))
-            words, connector = [], ("&&" if c == "&" else ";")
+            words, connector = [], {"&": "&&", ";": ";", "|": "|"}[c]
             i += 2 if c == "&" else 1
         elif c in "|<>`&(){}":
             raise ShellError(f"sh: '{c}' is not supported by the sandbox shell")
@@ -98,6 +101,6 @@ def split(text: str, env: dict[str, str]) -> list[tuple[str, list[str]]]:
         words.append(cur)
     if words:
         commands.append((connector, words))
-    elif connector == "&&":
+    elif connector in ("&&", "|"):
         raise ShellError("sh: 1: Syntax error: end of file unexpected")
     return commands

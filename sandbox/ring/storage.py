@@ -52,6 +52,12 @@ def delete(part: Partition | None, ts: int) -> Partition:
     return merged
 
 
+def newest(part: Partition) -> int:
+    """The newest timestamp in the partition (marker, cells, deletion): what a repair mark covers."""
+    stamps = [c[-2] for c in part["c"].values()] + ([part["m"][0]] if part["m"] else []) + [part["d"] or 0]
+    return max(stamps)
+
+
 def _alive(ts: int, expires: float | None, deleted: int | None, now: float) -> bool:
     if deleted is not None and ts <= deleted:
         return False

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 
 from sandbox.clock import Clock
 from sandbox.ring.cluster import ExecResult, RingSim
+from sandbox.ring.image import stock_yaml
 from sandbox.ring.network import InMemoryNetwork
 
-AUTH_YAML = "cluster_name: ignored-by-env\nnum_tokens: 16\nauthenticator: PasswordAuthenticator\n"
-OPEN_YAML = "num_tokens: 16\nauthenticator: AllowAllAuthenticator\n"
+# The image's stock cassandra.yaml with the authenticator chosen: the entrypoint seds the env into it.
+OPEN_YAML = stock_yaml("4.1")
+AUTH_YAML = OPEN_YAML.replace("authenticator: AllowAllAuthenticator", "authenticator: PasswordAuthenticator")
 
 
 @dataclass
@@ -37,10 +39,13 @@ class World:
     def start(self, dc: str | None = None) -> dict[str, str | None]:
         """Start pods in StatefulSet order; returns each node's crash message (None: running)."""
         return {
-            p.node_id: self.sim.start_node(p.node_id, p.ip, p.env, p.yaml)
+            p.node_id: self.start_pod(p)
             for p in self.pods
             if dc in (None, p.dc)
         }
+
+    def start_pod(self, pod: Pod) -> str | None:
+        return self.sim.start_node(pod.node_id, pod.ip, pod.env, pod.yaml)
 
     def sh(self, pod: Pod, script: str) -> ExecResult:
         return self.sim.exec(pod.node_id, ["sh", "-c", script], pod.env)
