@@ -28,6 +28,7 @@ from tasks.azure_network import (
     ensure_public_ip,
     ensure_resource_group,
     ensure_vnet,
+    wait_connected,
 )
 from tasks.identity import ensure_identity, ensure_role_assignment
 from tests.test_azure_tasks import EXAMPLES, running_emulator, sandbox_cloud
@@ -267,7 +268,7 @@ def test_a_drifted_shared_key_is_set_again_and_the_link_connects(
     ensure_gateway_connection.fn(cloud, spec, a, b)
     ensure_gateway_connection.fn(cloud, spec, b, a)
     name = naming.connection_name(spec.name, a, b)
-    assert link_status(arm, name) == "Connected"
+    assert wait_connected.fn(cloud, spec, a, b).status == "Connected"
 
     connections = cloud.network_client(STAGING).virtual_network_gateway_connections
     group = spec.dc(a).azure.resource_group  # type: ignore[union-attr]
@@ -275,7 +276,7 @@ def test_a_drifted_shared_key_is_set_again_and_the_link_connects(
     assert link_status(arm, name) == "NotConnected"  # IKE fails: it would never connect
 
     assert ensure_gateway_connection.fn(cloud, spec, a, b).action == "updated"
-    assert link_status(arm, name) == "Connected"
+    assert wait_connected.fn(cloud, spec, a, b).status == "Connected"
     assert connections.get_shared_key(group, name).value != "changed-by-hand"
 
 
