@@ -16,6 +16,7 @@ from sandbox.arm.errors import ArmError, bad_request, not_found
 from sandbox.arm.faults import Faults
 from sandbox.arm.hooks import ArmHooks, DefaultHooks
 from sandbox.arm.ids import key
+from sandbox.arm.injected import Injected
 from sandbox.arm.operations import Operation, Operations, iso, retry_after
 from sandbox.arm.rbac import Rbac
 from sandbox.arm.store import Store
@@ -35,7 +36,7 @@ def comparable(resource: dict[str, Any]) -> dict[str, Any]:
     return r
 
 
-class ArmEmulator:
+class ArmEmulator(Injected):
     """State and behaviour of the emulated ARM; the aiohttp layer is in `server.py`.
 
     durations: per-kind overrides in Azure seconds (keys of AZURE_DURATIONS, e.g. {"gateway": 60});
@@ -309,34 +310,6 @@ class ArmEmulator:
         if ns != "Microsoft.Resources":
             headers["Azure-AsyncOperation"] = op.status_url(self.url, api_version)
         return 202, headers
-
-    def find(self, name_or_id: str) -> dict[str, Any]:
-        """The stored record of a resource named by id or by a unique name (fault injection)."""
-        k = key(name_or_id) if name_or_id.startswith("/") else None
-        found = [rec for rec in self.store.records()
-                 if (k and key(rec["resource"]["id"]) == k) or rec["resource"]["name"].lower() == name_or_id.lower()]
-        if len(found) != 1:
-            raise ValueError(f"{len(found)} resources match {name_or_id!r}; give the full id")
-        return found[0]
-
-    def mark_failed(self, name_or_id: str) -> str:
-        """Leave a resource Failed as a failed update (AKS upgrade, gateway maintenance) does."""
-        rec = self.find(name_or_id)
-        rec["resource"]["properties"]["provisioningState"] = "Failed"
-        rec["op"] = None
-        return str(rec["resource"]["id"])
-
-    def busy(self, name_or_id: str, azure_seconds: float) -> str:
-        """Someone else's update: the resource is Updating for `azure_seconds` (simulated), then Succeeded."""
-        rec = self.find(name_or_id)
-        r = rec["resource"]
-        op = self.ops.start("put", [r["id"]], r["id"].split("/")[2], r["type"].split("/")[0],
-                            r.get("location") or self._location_of(r["id"]), self.clock.now(),
-                            self.clock.scaled(azure_seconds))
-        r["properties"]["provisioningState"] = "Updating"
-        rec["op"] = op.id
-        self._schedule(op)
-        return str(r["id"])
 
     def patch_tags(self, rid: str, body: Any) -> dict[str, Any]:
         rec = self.store.get(rid)
