@@ -21,6 +21,8 @@ from unittest import mock
 
 import yaml
 
+from benchmarks import reliability_ring as ring_scenarios
+
 ROOT = Path(__file__).resolve().parent.parent
 TIME_SCALE = 0.001  # real seconds per Azure second: a 45-minute gateway takes 2.7 s
 # Bounds on the benchmark itself: a scenario that outlives this is a failed row, not a hang.
@@ -554,6 +556,7 @@ class Scenario:
     run: Callable[[Env, Row], None] | None  # None: filled by verify_faults
     quick: bool = False
     existing: bool = False
+    spec: str | None = None  # existing clusters: the spec text (kubeconfig path filled in), else the DNS one
 
 
 SCENARIOS = [
@@ -700,6 +703,24 @@ SCENARIOS = [
         quick=True,
     ),
     Scenario(
+        "joiners-race",
+        "two joiners racing across racks",
+        "existing clusters, 5 nodes over 3 racks per DC (3 joiners, one StatefulSet each)",
+        "survived: joined one at a time, no restart",
+        ring_scenarios.joiners_racing,
+        existing=True,
+        spec=ring_scenarios.existing_text(racks=3, nodes=5),
+    ),
+    Scenario(
+        "repair-long",
+        "a long repair",
+        "existing clusters, every repair 70,000 Azure s (70 s real, past a 60 s exec)",
+        "survived, repair ran once to completion",
+        ring_scenarios.long_repair,
+        existing=True,
+        spec=ring_scenarios.existing_text(racks=1, nodes=2),
+    ),
+    Scenario(
         "probe-wrong",
         "readiness probe greps a wrong address",
         "probe of dc2/cassandra-rack2-0 greps 10.255.255.255",
@@ -744,11 +765,16 @@ LOGS = Logs()
 
 
 @contextmanager
-def scenario_env(work: Path, index: int, known: Secrets, existing: bool = False) -> Iterator[Env]:
+def scenario_env(
+    work: Path, index: int, known: Secrets, existing: bool = False, spec: str | None = None
+) -> Iterator[Env]:
     from sandbox.harness import world_in_thread
 
     with world_in_thread(work / f"world-{index}", time_scale=TIME_SCALE) as tw:
-        text = existing_spec_text(tw.add_existing("seed-blog")) if existing else None
+        text = None
+        if existing:
+            kubeconfig = tw.add_existing("seed-blog")
+            text = spec.replace("~/.kube/config", str(kubeconfig)) if spec else existing_spec_text(kubeconfig)
         yield Env(tw, f"rel{index}", work, known, text)
 
 
@@ -759,7 +785,7 @@ def run_matrix(work: Path, quick: bool, known: Secrets, log: Callable[[str], Non
         if s.run is None:
             continue
         log(f"  {s.scenario} ...")
-        with scenario_env(work, i, known, s.existing) as env:
+        with scenario_env(work, i, known, s.existing, s.spec) as env:
             try:
                 s.run(env, rows[s.key])
             except Exception as exc:  # noqa: BLE001 - a scenario that blows up is a failed row

@@ -26,6 +26,7 @@ from tenacity import (
 
 from blocks.azure import AzureCloud
 from multidc_core import naming
+from tasks.arm_diff import differences
 from tasks.arm_errors import (
     DeadlineExceededError,
     PermanentAzureError,
@@ -42,8 +43,6 @@ Action = Literal["created", "updated", "unchanged", "reconciled", "replaced"]
 Wire = dict[str, Any]
 
 TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
-# Fields ARM accepts on PUT but never returns on GET: comparing them would force a write every run.
-WRITE_ONLY = frozenset({"sharedKey"})
 # Prefect re-runs a task only for failures arm_errors calls transient; ARM calls inside are
 # already retried with back-off, so two task-level retries are a last resort, not the mechanism.
 TASK_RETRIES = 2
@@ -97,49 +96,6 @@ def to_wire(obj: Any) -> Wire:
 def provisioning_state(wire: Mapping[str, Any]) -> str | None:
     props = wire.get("properties") or {}
     return props.get("provisioningState")
-
-
-def _norm(path: str, value: Any) -> Any:
-    # ARM echoes ids and locations in its own casing ("East US", resourceGroups/RG).
-    if isinstance(value, str) and (value.startswith("/subscriptions/") or path.endswith("location")):
-        return value.replace(" ", "").lower()
-    return value
-
-
-def differences(desired: Any, actual: Any, path: str = "") -> list[str]:
-    """Paths where `actual` does not hold what `desired` sets; fields ARM adds are ignored."""
-    if isinstance(desired, Mapping):
-        if not isinstance(actual, Mapping):
-            return [path or "."]
-        lower = {str(k).lower(): v for k, v in actual.items()}
-        out: list[str] = []
-        for key, want in desired.items():
-            if key in WRITE_ONLY:
-                continue
-            out += differences(want, lower.get(str(key).lower()), f"{path}.{key}" if path else key)
-        return out
-    if isinstance(desired, list):
-        if not isinstance(actual, list):
-            return [path]
-        if all(isinstance(d, Mapping) and "name" in d for d in desired):
-            by_name = {a.get("name"): a for a in actual if isinstance(a, Mapping)}
-            out = []
-            for d in desired:
-                out += differences(d, by_name.get(d["name"]), f"{path}[{d['name']}]")
-            return out
-        if all(not isinstance(d, Mapping | list) for d in desired):
-            # Address prefixes and zones are sets to ARM; order is not a difference.
-            want = sorted(str(_norm(path, d)) for d in desired)
-            have = sorted(str(_norm(path, a)) for a in actual)
-            return [] if want == have else [path]
-        if len(desired) != len(actual):
-            return [path]
-        return [
-            p
-            for i, (d, a) in enumerate(zip(desired, actual, strict=True))
-            for p in differences(d, a, f"{path}[{i}]")
-        ]
-    return [] if _norm(path, desired) == _norm(path, actual) else [path]
 
 
 def tag_owner(ring: str, dc: str | None) -> Callable[[Wire], str | None]:

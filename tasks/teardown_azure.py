@@ -14,7 +14,6 @@ from prefect import task
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import ObjectNotFound
-from tenacity import Retrying, retry_if_exception, retry_if_result, stop_after_delay, wait_fixed
 
 from blocks.azure import AzureCloud
 from blocks.kube import DatacenterKubeconfig, forget_kubeconfig, kubeconfig_block_name
@@ -22,15 +21,12 @@ from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import RingSpec
 from tasks.arm_ensure import Ensurer, Wire, run_logger, tag_owner, to_wire
-from tasks.arm_errors import (
-    DeadlineExceededError,
-    PermanentAzureError,
-    retry_condition,
-    wait_retry_after_or_exponential,
-)
-from tasks.azure_network import az, forget_shared_key, shared_key_block_name
+from tasks.arm_errors import retry_condition
+from tasks.arm_settle import settled_contents, until_accepted
+from tasks.azure_network import az
 from tasks.cassandra import admin_block_name
 from tasks.teardown_kube import Deletion
+from tasks.vpn_key import forget_shared_key, shared_key_block_name
 
 # Deletes are retried inside (call_arm); a task-level retry is the last resort for a poll that
 # kept failing transiently, as for the ensure tasks.
@@ -81,20 +77,9 @@ def delete_if_owned(cloud: AzureCloud, target: Doomed) -> Deletion:
         return Deletion(system="azure", kind=target.kind, name=target.name, action="kept", reason=problem)
     ensurer.log.info("%s: deleting", target.label)
 
-    def refused_for_now(exc: BaseException) -> bool:
-        return isinstance(exc, PermanentAzureError) and exc.code in target.wait_out
-
-    def before_sleep(state: Any) -> None:
-        exc = state.outcome.exception()
-        ensurer.log.warning("%s: %s; deleting again in %.1fs", target.label, exc, state.upcoming_sleep)
-
-    started = Retrying(
-        retry=retry_if_exception(refused_for_now),
-        stop=stop_after_delay(target.deadline_s),
-        wait=wait_retry_after_or_exponential(cloud.retry_backoff_seconds),
-        before_sleep=before_sleep,
-        reraise=True,
-    )(ensurer.call, target.label, _or_none(target.delete))
+    started = until_accepted(cloud, ensurer, target.label, target.wait_out, target.deadline_s)(
+        ensurer.call, target.label, _or_none(target.delete)
+    )
     if isinstance(started, LROPoller):
         ensurer.wait_poller(target.label, started, target.deadline_s)
     ensurer.log.info("deleted %s", target.label)
@@ -353,7 +338,7 @@ def delete_resource_group(cloud: AzureCloud, spec: RingSpec, subscription_id: st
     found = ensurer.call(label, _or_none(partial(rc.resource_groups.get, group)))
     if found is None:
         return Deletion(system="azure", kind="resource group", name=group, action="absent")
-    left = _settled_contents(cloud, ensurer, subscription_id, group)
+    left = settled_contents(cloud, ensurer, subscription_id, group)
     tags = dict(to_wire(found).get("tags") or {})
     if left and tag_owner(spec.name, None)({"tags": tags}) is None:
         shown = ", ".join(left[:SHOW_AT_MOST]) + (" ..." if len(left) > SHOW_AT_MOST else "")
@@ -375,44 +360,6 @@ def delete_resource_group(cloud: AzureCloud, spec: RingSpec, subscription_id: st
         cloud.resource_deadline_seconds,
     )
     return delete_if_owned(cloud, target)
-
-
-def _settled_contents(cloud: AzureCloud, ensurer: Ensurer, subscription_id: str, group: str) -> list[str]:
-    """Names the group's resource list shows once no resource in it is still Deleting.
-
-    ARM lists from its cache and drops a deleted resource only once its own GET of it answers
-    404, so a list taken just after our deletes can still show them (provisioningState Deleting).
-    """
-    rc = cloud.resource_client(subscription_id)
-    label = f"resource group {group}"
-    seen: dict[str, list[tuple[str, str | None]]] = {"items": []}
-
-    def listing() -> list[tuple[str, str | None]]:
-        items = rc.resources.list_by_resource_group(group, expand="provisioningState")
-        seen["items"] = sorted((str(r.name), r.provisioning_state) for r in items)
-        return seen["items"]
-
-    def deleting(items: list[tuple[str, str | None]]) -> bool:
-        going = [name for name, state in items if state == "Deleting"]
-        if going:
-            ensurer.log.info("%s: waiting for %s to leave its resource list (Deleting)", label, ", ".join(going))
-        return bool(going)
-
-    settled = Retrying(
-        retry=retry_if_result(deleting),
-        stop=stop_after_delay(cloud.resource_deadline_seconds),
-        wait=wait_fixed(cloud.poll_interval_seconds),
-        retry_error_callback=lambda state: None,
-    )(lambda: ensurer.call(label, listing))
-    if settled is None:
-        going = [name for name, state in seen["items"] if state == "Deleting"]
-        raise DeadlineExceededError(
-            label,
-            "DeadlineExceeded",
-            f"{', '.join(going)} still listed as Deleting after {cloud.resource_deadline_seconds:.0f}s; "
-            "the group was neither deleted nor released. Re-run teardown once they are gone",
-        )
-    return [name for name, _ in settled]
 
 
 def secret_block_names(spec: RingSpec) -> list[tuple[type[Any], str]]:

@@ -218,3 +218,20 @@ def test_teardown_deletes_the_vnet_once_the_deleted_cluster_has_released_its_sub
     assert arm.resources(naming.T_VNET) == []
     refused = [r for r in arm.requests() if r["method"] == "DELETE" and r["status"] == 400]
     assert refused, "the emulator should have refused the first VNet delete (InUseSubnetCannotBeDeleted)"
+
+
+def test_the_admin_endpoint_injects_failed_busy_and_busy_operations(world: ThreadedWorld, spec: RingSpec) -> None:
+    from sandbox.admin import inject
+
+    arm = world.world.arm
+    assert arm is not None
+    cloud = sandbox_cloud(arm)
+    dc = spec.azure_dcs[0].name
+    network(cloud, spec, dc)
+    vnet = naming.vnet_name(spec.name, dc)
+    world.call(inject, world.world, {"kind": "arm-mark-failed", "resource": vnet})
+    assert only(arm, naming.T_VNET, vnet)["properties"]["provisioningState"] == "Failed"
+    world.call(inject, world.world, {"kind": "arm-busy", "resource": vnet, "seconds": 3600})
+    assert only(arm, naming.T_VNET, vnet)["properties"]["provisioningState"] == "Updating"
+    world.call(inject, world.world, {"kind": "arm-fail", "resource": "p1", "code": "RetryableError", "times": 3})
+    assert [(f["code"], f["times"]) for f in arm.faults.list() if f["resource"] == "p1"] == [("RetryableError", 3)]

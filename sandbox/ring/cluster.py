@@ -37,6 +37,7 @@ class RingSim:
         self.clock = clock or Clock(time_scale=0.0)
         self.nodes: dict[str, Node] = {}
         self.rings: dict[str, Ring] = {}
+        self.repair_slowdown = 1.0  # fault injection: every repair takes this many times longer
 
     # ---- queries -------------------------------------------------------------------------------
 
@@ -298,7 +299,7 @@ class RingSim:
         names = [k for k in ring.keyspaces if keyspace in (None, k)]
         size = sum(len(json.dumps(m.data.get(k, {}))) for m in members for k in names)
         remote = {m.config.dc for m in members} - {node.config.dc}
-        return (
+        return self.repair_slowdown * (
             AZURE_DURATIONS["repair_session"]
             + AZURE_DURATIONS["repair_per_mib"] * size / (1 << 20)
             + AZURE_DURATIONS["repair_per_remote_dc"] * len(remote)
