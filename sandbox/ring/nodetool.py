@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
+from sandbox.ring.gossip import reload_seeds
 from sandbox.ring.model import NTS, SIMPLE, SYSTEM_KEYSPACES, Keyspace
 from sandbox.ring.node import Node
 
@@ -183,6 +184,8 @@ def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
         return ExecResult(0, text, "")
     if cmd == "repair":
         return _repair(sim, node, params)
+    if cmd == "reloadseeds":
+        return ExecResult(0, reload_seeds(sim, node), "")
     if cmd == "rebuild":
         positional = [p for p in params if not p.startswith("-")]
         src = positional[0] if positional else None
