@@ -13,6 +13,7 @@ The messages are the real ones, with the class that logs them (apache/cassandra,
 - PipelineConfigurator: "Starting listening for CQL clients on /0.0.0.0:9042 (unencrypted)..."
 - CassandraDaemon: "Startup complete"; Gossiper.announceShutdown: "Announcing shutdown"
 - GossipDigestSynVerbHandler.doVerb: "ClusterName mismatch from /ip:7000 theirs!=mine" (the SYN is dropped)
+- RepairRunnable: "Starting repair command #1, repairing keyspace ks with repair options (...)"
 Line numbers (%L) are the class's, not exact: nothing parses them.
 """
 
@@ -35,6 +36,7 @@ WHERE = {
     "cql": ("main", "PipelineConfigurator.java:129"),
     "shutdown": ("StorageServiceShutdownHook", "Gossiper.java:2202"),
     "syn": ("GossipStage:1", "GossipDigestSynVerbHandler.java:58"),
+    "repair": ("Repair-Task:1", "RepairRunnable.java:287"),
 }
 
 
