@@ -74,3 +74,15 @@ def test_seed_names_unresolved_at_start_are_not_retried_until_reloadseeds() -> N
     shown = [f"{p.fqdn}/{p.ip}:7000" for p in (world.pod("dc1"), world.pod("dc1", 1), world.pod("dc2", 1))]
     assert res.stdout == "Updated seed node IP list, excluding the current node's IP: " + " ".join(shown) + "\n"
     assert len(world.sim.rings) == 1 and len(status(world, world.pod("dc1", 2))) == 6
+
+
+def test_a_partition_at_start_leaves_two_rings_that_merge_when_it_heals() -> None:
+    world = make_world()
+    seeds = ",".join(p.ip for dc in ("dc1", "dc2") for p in world.dc_pods(dc)[:2])
+    for p in world.pods:
+        p.env["CASSANDRA_SEEDS"] = seeds
+    world.net.partition("aks-dc1", "aks-dc2")
+    assert set(world.start().values()) == {None} and len(world.sim.rings) == 2
+    world.net.heal("aks-dc1", "aks-dc2")
+    assert sorted(status(world, world.pod("dc1", 2)).values()) == ["UN"] * 6
+    assert len(world.sim.rings) == 1
