@@ -34,9 +34,15 @@ class ClusterEntry:
     network: str
     cidrs: list[ipaddress.IPv4Network]
     meta: dict[str, Any] = field(default_factory=dict)
+    # Azure CNI overlay: the pod CIDR, reachable only inside the cluster (pod traffic that leaves is
+    # NATed to its node's address, so another cluster never sees, nor reaches, a pod IP).
+    nat_cidrs: list[ipaddress.IPv4Network] = field(default_factory=list)
 
     def owns(self, ip: ipaddress.IPv4Address) -> bool:
-        return any(ip in net for net in self.cidrs)
+        return any(ip in net for net in self.cidrs) or self.behind_nat(ip)
+
+    def behind_nat(self, ip: ipaddress.IPv4Address) -> bool:
+        return any(ip in net for net in self.nat_cidrs)
 
 
 class World:
@@ -76,6 +82,7 @@ class World:
         cidrs: list[str],
         port: int = 0,
         state: dict[str, Any] | None = None,
+        nat_cidrs: list[str] | None = None,
         **kube_args: Any,
     ) -> ClusterEntry:
         kube = await start_cluster(
@@ -87,8 +94,9 @@ class World:
             tls=self.tls,
             **kube_args,
         )
-        entry = ClusterEntry(kube, network, [ipaddress.IPv4Network(c) for c in cidrs], dict(kube_args))
-        entry.meta.update(network=network, cidrs=cidrs)
+        nat = [ipaddress.IPv4Network(c) for c in nat_cidrs or []]
+        entry = ClusterEntry(kube, network, [ipaddress.IPv4Network(c) for c in cidrs], dict(kube_args), nat)
+        entry.meta.update(network=network, cidrs=cidrs, nat_cidrs=list(nat_cidrs or []))
         self.clusters[name] = entry
         return entry
 
@@ -113,12 +121,17 @@ class World:
         subnet = self.arm.store.resource(subnet_id) or {}
         prefix = subnet.get("properties", {}).get("addressPrefix", "10.244.0.0/16")
         net = props.get("networkProfile", {})
+        # Flat Azure CNI: pods and internal load balancers take node-subnet addresses. Overlay: pods
+        # take the private podCidr (AKS's default 10.244.0.0/16), NATed behind the nodes.
+        overlay = (net.get("networkPluginMode") or "").lower() == "overlay"
+        pods = (net.get("podCidr") or "10.244.0.0/16") if overlay else prefix
         await self.add_cluster(
             mc["name"],
             network=vnet_id,
             cidrs=[prefix],
+            nat_cidrs=[pods] if overlay else [],
             flavor="aks",
-            pod_cidr=prefix,  # Azure CNI: pods and internal load balancers take node-subnet addresses
+            pod_cidr=pods,
             lb_cidr=prefix,
             service_cidr=net.get("serviceCidr", "10.0.0.0/16"),
             dns_service_ip=net.get("dnsServiceIP", "10.0.0.10"),
@@ -175,6 +188,8 @@ class World:
         a, b = self.cluster_of(from_ip), self.cluster_of(to_ip)
         if b is None:  # a public load balancer answers the whole internet
             return self.public_frontend(to_ip) is not None
+        if a != b and self.clusters[b].behind_nat(ipaddress.IPv4Address(to_ip)):
+            return False  # an overlay pod IP means nothing outside its cluster
         if a is None or not self.clusters_connected(a, b):
             return False
         key = (from_ip, to_ip)
@@ -191,7 +206,7 @@ class World:
         default) rewrites pod traffic leaving the VPC to the node's address."""
         if a == b:
             return from_ip, self._pod_at(a, from_ip)
-        if self.clusters[a].kube.flavor == "eks":
+        if self.clusters[a].kube.flavor == "eks" or self.clusters[a].nat_cidrs:  # EKS, or AKS overlay
             pod = self._pod_at(a, from_ip)
             if pod is not None and (pod.get("status") or {}).get("hostIP"):
                 return str(pod["status"]["hostIP"]), None

@@ -38,6 +38,10 @@ def _revision_of(pod: dict[str, Any] | None) -> str | None:
     return ((pod or {}).get("metadata") or {}).get("labels", {}).get(n.REVISION_LABEL)
 
 
+def _ready(live: dict[str, Any] | None) -> bool | None:
+    return True if live is not None and is_ready(live) else None
+
+
 def roll_outdated(api: ApiClient, d: Datacenter, pods: list[str], waits: KubeWaits) -> list[str]:
     """Restart each pod not on its StatefulSet's revision, last pod first (seeds last), one at a time.
 
@@ -54,6 +58,10 @@ def roll_outdated(api: ApiClient, d: Datacenter, pods: list[str], waits: KubeWai
         path = f"/api/v1/namespaces/{ns}/pods/{pod}"
         if _revision_of(get_or_none(api, path)) == revision:
             continue
+        # As the StatefulSet controller does: the next pod goes only while every pod of the DC serves.
+        for other in pods:
+            watch_until(api, f"{d.name}: {ns}/{other} Ready before {pod} restarts", "Pod", ns, other, _ready,
+                        waits.pod_ready_s)
         call(f"delete pod {ns}/{pod}", request, api, "DELETE", path)
 
         def back(live: dict[str, Any] | None, revision: str = revision) -> bool | None:
