@@ -248,6 +248,7 @@ class World:
 
     def heal(self, a: str, b: str) -> None:
         self.partitions.discard(frozenset((a, b)))
+        self.ring.gossip(force=True)  # the next gossip round crosses the healed link
 
     def _known(self, *names: str) -> None:
         unknown = [n for n in names if n not in self.clusters]

@@ -48,16 +48,17 @@ def test_dns_missing_splits_the_ring_and_says_why() -> None:
     assert not any(f"Node /{p.ip}:7000 is now part of the cluster" in log for p in world.dc_pods("dc1"))
 
 
-def test_a_dc_started_before_the_link_exists_stays_split_after_the_link() -> None:
+def test_a_dc_started_before_the_link_exists_merges_with_the_other_once_restarted() -> None:
     world = make_world(connected=False)
     world.start("dc1")
     world.start("dc2")
     world.net.link("aks-dc1", "aks-dc2")
-    for pod in world.pods:  # rolling restart: rings never merge once split
+    assert len(world.sim.rings) == 2  # the seeds' names did not resolve at start and are not retried
+    for pod in world.pods:  # rolling restart: each node resolves both DCs' seeds and gossips with them
         world.sim.stop_node(pod.node_id)
         assert world.sim.start_node(pod.node_id, pod.ip, pod.env, pod.yaml) is None
-    assert len(world.sim.rings) == 2
-    assert len(status(world, "dc1")) == 3
+    assert len(world.sim.rings) == 1
+    assert [n.code for n in status(world, "dc1")] == ["UN"] * 6
 
 
 def test_non_seed_without_seeds_crash_loops_then_joins_when_the_network_is_fixed() -> None:

@@ -13,6 +13,7 @@ from sandbox.clock import AZURE_DURATIONS, Clock
 from sandbox.ring import storage, syslog
 from sandbox.ring.auth import SUPERUSER_SETUP_DELAY_S, default_role_cells
 from sandbox.ring.consistency import Coordinator, Unavailable, replicas
+from sandbox.ring.gossip import GOSSIP_INTERVAL_S, gossip_round, remember_seeds, resolve_seeds
 from sandbox.ring.image import DEFAULT_IMAGE
 from sandbox.ring.model import Ring, system_keyspaces
 from sandbox.ring.network import Network
@@ -38,6 +39,8 @@ class RingSim:
         self.nodes: dict[str, Node] = {}
         self.rings: dict[str, Ring] = {}
         self.repair_slowdown = 1.0  # fault injection: every repair takes this many times longer
+        self.gossip_due = 0.0  # clock time of the next gossip round between rings
+        self.mismatch_warned: set[tuple[str, str]] = set()  # (sender, seed) SYNs refused and logged
 
     # ---- queries -------------------------------------------------------------------------------
 
@@ -107,11 +110,29 @@ class RingSim:
                 )
             node.ip, node.config = ip, config
             node.note(*syslog.startup(self.clock.now()))
-            return self._restart(node)
+            return self._gossip_after(self._restart(node))
         node = Node(node_id, ip, config)
         self.nodes[node_id] = node
         node.note(*syslog.startup(self.clock.now()))
-        return self._bootstrap(node)
+        return self._gossip_after(self._bootstrap(node))
+
+    def _gossip_after(self, crash: str | None) -> str | None:
+        if crash is None:  # a running node gossips at once with the seeds it resolved
+            self.gossip(force=True)
+        return crash
+
+    def gossip(self, force: bool = False) -> None:
+        """A gossip round between rings (see gossip.py), at most once per gossip interval unless forced.
+
+        Called when a node starts, on every exec (lazily, like the role setups) and when the world
+        heals a partition; cheap when each cluster name has one ring.
+        """
+        now = self.clock.now()
+        if not force and now < self.gossip_due:
+            return
+        self.gossip_due = now + self.clock.scaled(GOSSIP_INTERVAL_S)
+        with self.network.steady():
+            gossip_round(self)
 
     def _crash(self, node_id: str, message: str) -> str:
         node = self.nodes.get(node_id)
@@ -121,17 +142,19 @@ class RingSim:
         return message
 
     def _seeds(self, node: Node) -> tuple[bool, list[Node], list[str]]:
-        """(am I a seed, live reachable seed nodes in list order, why each other seed was not usable)."""
+        """(am I a seed, live reachable seed nodes in list order, why each other seed was not usable).
+
+        Also Gossiper.buildSeedsList: the addresses resolved now are the node's seeds until it restarts.
+        """
         is_seed, found, why = False, [], []
+        resolved = resolve_seeds(self, node)
+        node.seed_ips, node.seed_names = [], []
+        remember_seeds(node, resolved)
+        addresses = {seed: ip for seed, ip, _ in resolved}
         for seed in node.config.seeds:
-            try:
-                ipaddress.ip_address(seed)
-                ip: str | None = seed
-            except ValueError:
-                ip = self.network.resolve(node.ip, seed)
+            ip = addresses.get(seed)
             if ip is None:
                 why.append(f"{seed}: name does not resolve from {node.ip}")
-                node.note(syslog.line(self.clock.now(), "WARN", "seeds", f"Seed provider couldn't lookup host {seed}"))
                 continue
             if ip == node.ip:
                 is_seed = True
@@ -146,7 +169,9 @@ class RingSim:
             if other is None or other.ring_id is None:
                 why.append(f"{seed} ({ip}): no Cassandra node running there")
             elif other.config.cluster_name != node.config.cluster_name:
-                # Real gossip drops it with "ClusterName mismatch"; the seed does not count.
+                # GossipDigestSynVerbHandler drops the SYN and says so in the seed's log.
+                other.note(syslog.cluster_name_mismatch(
+                    self.clock.now(), node.ip, node.config.cluster_name, other.config.cluster_name))
                 why.append(f"{seed} ({ip}): ClusterName mismatch ({other.config.cluster_name!r})")
             else:
                 found.append(other)
@@ -193,9 +218,9 @@ class RingSim:
 
     def _restart(self, node: Node) -> str | None:
         is_seed, seeds, why = self._seeds(node)
-        if not is_seed and not any(s.ring_id == node.ring_id for s in seeds):
-            # Rings never merge: a seed of another ring with the same name is no use to this node.
-            why += [f"{s.ip}: belongs to another ring" for s in seeds if s.ring_id != node.ring_id]
+        if not is_seed and not seeds:
+            # Gossiper.doShadowRound: no seed answered (a seed of another ring of this name would do:
+            # the rings then merge, see gossip.py).
             return self._crash(node.node_id, f"Unable to gossip with any peers ({'; '.join(why)})")
         node.up = True
         self._gossip_up(node)
@@ -354,6 +379,7 @@ class RingSim:
         node = self.nodes.get(node_id)
         if node is None:
             return ExecResult(126, "", f"container for {node_id} is not running\n")
+        self.gossip()
         self.run_due_role_setups()
         return run_command(self, node, argv, env)
 

@@ -49,7 +49,7 @@ class Keyspace:
 
 @dataclass
 class Ring:
-    """One gossip ring. Several can share a cluster name (a split), and never merge."""
+    """One gossip ring. Several can share a cluster name (a split) until gossip joins them (gossip.py)."""
 
     ring_id: str
     cluster_name: str

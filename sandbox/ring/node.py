@@ -104,6 +104,9 @@ class Node:
     joining_until: float = 0.0  # bootstrap ends at this clock time; UJ before, UN after
     role_setup_at: float = 0.0  # when CassandraRoleManager's setup task runs (0: none pending)
     gossip_at: float = 0.0  # when the ring first heard of it (its first start in the ring)
+    # Gossiper's seed set: the other seeds' addresses as resolved at its last start (or reloadseeds)
+    seed_ips: list[str] = field(default_factory=list)
+    seed_names: list[str] = field(default_factory=list)  # the same, as nodetool prints them
     # "ks/table/key" -> newest timestamp of the partition when an incremental repair marked it repaired
     repaired: dict[str, int] = field(default_factory=dict)
     # keyspace -> table -> partition key (JSON text) -> partition (see storage.py)

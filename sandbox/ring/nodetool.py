@@ -1,4 +1,4 @@
-"""`nodetool` inside a simulated pod: status (real 4.x/5.0 layout), repair, rebuild, describecluster."""
+"""`nodetool` inside a simulated pod: status (real 4.x/5.0 layout), repair, rebuild, reloadseeds, describecluster."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from sandbox.ring import syslog
+from sandbox.ring.gossip import reload_seeds
 from sandbox.ring.model import NTS, SIMPLE, SYSTEM_KEYSPACES, Keyspace
 from sandbox.ring.node import Node
 
@@ -185,6 +186,8 @@ def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
         return ExecResult(0, text, "")
     if cmd == "repair":
         return _repair(sim, node, params)
+    if cmd == "reloadseeds":
+        return ExecResult(0, reload_seeds(sim, node), "")
     if cmd == "rebuild":
         positional = [p for p in params if not p.startswith("-")]
         src = positional[0] if positional else None

@@ -12,6 +12,7 @@ The messages are the real ones, with the class that logs them (apache/cassandra,
 - CassandraRoleManager.setupDefaultRole: "Created default superuser role 'cassandra'"
 - PipelineConfigurator: "Starting listening for CQL clients on /0.0.0.0:9042 (unencrypted)..."
 - CassandraDaemon: "Startup complete"; Gossiper.announceShutdown: "Announcing shutdown"
+- GossipDigestSynVerbHandler.doVerb: "ClusterName mismatch from /ip:7000 theirs!=mine" (the SYN is dropped)
 - RepairRunnable: "Starting repair command #1, repairing keyspace ks with repair options (...)"
 Line numbers (%L) are the class's, not exact: nothing parses them.
 """
@@ -34,6 +35,7 @@ WHERE = {
     "roles": ("OptionalTasks:1", "CassandraRoleManager.java:436"),
     "cql": ("main", "PipelineConfigurator.java:129"),
     "shutdown": ("StorageServiceShutdownHook", "Gossiper.java:2202"),
+    "syn": ("GossipStage:1", "GossipDigestSynVerbHandler.java:58"),
     "repair": ("Repair-Task:1", "RepairRunnable.java:287"),
 }
 
@@ -71,3 +73,7 @@ def no_seeds(when: float, seeds: list[str]) -> list[str]:
     listed = ", ".join(endpoint(s) for s in seeds)
     return [line(when, "ERROR", "daemon", "Exception encountered during startup"),
             f"java.lang.IllegalStateException: Unable to contact any seeds: [{listed}]"]
+
+
+def cluster_name_mismatch(when: float, sender_ip: str, theirs: str, mine: str) -> str:
+    return line(when, "WARN", "syn", f"ClusterName mismatch from {endpoint(sender_ip)} {theirs}!={mine}")
