@@ -26,8 +26,8 @@ class Rbac:
     """Checks on role assignment PUTs and on a new cluster's access to its subnet.
 
     A new identity's principal replicates to the directory for a while (`replication_s`: the
-    emulator's `principal_replication` duration): until then a grant to it answers
-    PrincipalNotFound, whose documented remedy is a retry.
+    emulator's `principal_replication` duration): until then a grant to it without principalType
+    answers PrincipalNotFound; setting principalType (as multidc does) or a retry are the remedies.
     """
 
     def __init__(self, store: Store, clock: Clock, replication_s: Callable[[], float]) -> None:
@@ -63,13 +63,16 @@ class Rbac:
         if scope != "/" and key(scope).count("/") > 2 and self.store.get(scope) is None:
             raise not_found(scope, "ResourceGroupNotFound" if key(scope).count("/") == 4 else "ResourceNotFound")
         principal = p["principalId"]
-        if principal.lower() not in self.known_principals() or not self._replicated(principal):
+        # With principalType set ARM skips the directory lookup, Microsoft's documented way past the
+        # replication delay (Troubleshoot Azure RBAC, "PrincipalNotFound": set principalType).
+        lagging = not p.get("principalType") and not self._replicated(principal)
+        if principal.lower() not in self.known_principals() or lagging:
             raise bad_request("PrincipalNotFound", f"Principal {principal} does not exist in the directory "
                               f"{TENANT_ID}. Check that you have the correct principal ID. If you are creating "
                               "this principal and then immediately assigning a role, this error might be related "
                               "to a replication delay. In this case, set the role assignment principalType "
                               "property to a value, such as ServicePrincipal, User, or Group.")
-        kind = p.get("principalType") or PRINCIPAL_TYPE
+        kind = p.setdefault("principalType", PRINCIPAL_TYPE)  # a read answers the directory's type
         if kind != PRINCIPAL_TYPE:
             raise bad_request("UnmatchedPrincipalType", f"The PrincipalId '{principal}' has type '{PRINCIPAL_TYPE}', "
                               f"which is different from specified PrincipalType '{kind}'.")

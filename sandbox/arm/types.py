@@ -149,7 +149,6 @@ def _mc_generated(r: dict[str, Any]) -> Props:
 def _ra_defaults(r: dict[str, Any], p: Props) -> None:
     if not p.get("roleDefinitionId") or not p.get("principalId"):
         raise bad_request("InvalidRequestFormat", "roleDefinitionId and principalId are required.")
-    p.setdefault("principalType", "ServicePrincipal")
     p["scope"] = r["id"].rsplit("/providers/", 1)[0] or "/"
 
 
