@@ -59,3 +59,11 @@ def test_plan_ring_shows_the_removal_and_full_refuses_it_before_any_change(ring:
     with pytest.raises(Exception, match=r"drops datacenter\(s\) aws-1 .*removing a datacenter is a separate operation"):
         state.result()
     assert rf.versions(spec) == before, "a refused run changed nothing in azure-1"
+
+
+def test_plan_ring_says_it_cannot_see_a_ring_it_cannot_reach(tmp_path: Path) -> None:
+    path = ops.spec_file(tmp_path, tmp_path / "missing.kubeconfig", ["aws-1", "azure-1"])
+    path.write_text(path.read_text().replace(f"name: {ops.RING}", "name: unseen"))
+    plan_ring(spec=SpecRef(path=str(path)))
+    artifact = Artifact.get("changes-unseen")
+    assert artifact is not None and "Cannot see the live ring" in str(artifact.data)
