@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from multidc_core.cassandra_config import cassandra_yaml
 from multidc_core.nodetool import NodeStatus
 from multidc_core.spec import RingSpec
 
@@ -27,7 +28,8 @@ class LiveDC:
     """A datacenter as the live ring shows it."""
 
     nodes: int
-    image: str | None = None  # the image its Cassandra pods run, when read
+    image: str | None = None  # the image its Cassandra StatefulSets run, when read
+    config: str | None = None  # the cassandra.yaml of its ConfigMap, when read
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def live_dcs(rows: list[NodeStatus]) -> dict[str, LiveDC]:
 
 
 def ring_changes(spec: RingSpec, live: dict[str, LiveDC]) -> RingChanges:
-    """Compare the spec with the live ring. Changed: node count or image."""
+    """Compare the spec with the live ring. Changed: node count, image, or cassandra.yaml settings."""
     wanted = {d.name: d for d in spec.datacenters}
     added = [d for d in wanted if d not in live]
     removed = [d for d in live if d not in wanted]
@@ -96,6 +98,8 @@ def ring_changes(spec: RingSpec, live: dict[str, LiveDC]) -> RingChanges:
             why.append(f"nodes {have.nodes} -> {d.cassandra.nodes} ({more})")
         if have.image is not None and have.image != spec.cassandra.image:
             why.append(f"image {have.image} -> {spec.cassandra.image} (rolled one pod at a time)")
+        if have.config is not None and have.config != cassandra_yaml(spec, d):
+            why.append("cassandra.yaml settings or seeds differ (rolled one pod at a time, each back to UN first)")
         if why:
             changed[name] = why
     return RingChanges(added=added, removed=removed, changed=changed)

@@ -13,7 +13,7 @@ from multidc_core.ring_changes import LiveDC, RingChanges, live_dcs, ring_change
 from multidc_core.spec import CassandraDC, Datacenter, RingSpec
 from tasks.cassandra import CqlFailed
 from tasks.kube_access import api_for, exec_in_pod
-from tasks.kube_objects import KubeError, KubeWaits, wait_until
+from tasks.kube_objects import KubeError, KubeWaits, get_or_none, wait_until
 
 STATUS_TIMEOUT_S = 30.0  # one `nodetool status` answers in seconds; a dead JMX in less
 
@@ -41,8 +41,23 @@ def read_live_ring(spec: RingSpec) -> tuple[str, dict[str, LiveDC]] | None:
         if res.returncode != 0:
             log.info("live ring not read in %s: nodetool status: %s", d.name, res.stderr.strip()[:200])
             continue
-        return d.name, live_dcs(parse_status(res.stdout))
+        live = live_dcs(parse_status(res.stdout))
+        return d.name, {dc: _with_pod_spec(spec, dc, have) for dc, have in live.items()}
     return None
+
+
+def _with_pod_spec(spec: RingSpec, dc: str, have: LiveDC) -> LiveDC:
+    """The live DC with the image of its StatefulSets and its cassandra.yaml, when the spec knows its cluster."""
+    d = next((x for x in spec.datacenters if x.name == dc), None)
+    if d is None:
+        return have
+    api = api_for(spec, d)
+    sts = get_or_none(api, f"/apis/apps/v1/namespaces/{d.namespace}/statefulsets/{n.statefulset_name(d.cassandra.racks[0].name)}")
+    conf = get_or_none(api, f"/api/v1/namespaces/{d.namespace}/configmaps/{n.CONFIGMAP_NAME}")
+    containers = (((sts or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+    image = next((c.get("image") for c in containers if c.get("name") == "cassandra"), None)
+    config = ((conf or {}).get("data") or {}).get(n.CONFIGMAP_KEY)
+    return LiveDC(have.nodes, image, config)
 
 
 def pending_adds(ring: str) -> list[str]:

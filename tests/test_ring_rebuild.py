@@ -92,6 +92,12 @@ def test_the_plan_of_changes_names_added_removed_and_changed_dcs_and_refuses_rem
     assert grown.refusal() is None and grown.added == ["dc3"] and "more" in grown.changed["dc1"][0]
     shrunk = ring_changes(spec, {"dc1": LiveDC(3), "dc2": LiveDC(2), "dc3": LiveDC(2)})
     assert shrunk.refusal() is not None and "fewer nodes in dc1" in (shrunk.refusal() or "")
+    same = cassandra_yaml(spec, spec.dc("dc1"))
+    live_conf = {"dc1": LiveDC(2, spec.cassandra.image, same), "dc2": LiveDC(2, "cassandra:4.1", same + "x")}
+    assert ring_changes(spec, live_conf).changed == {
+        "dc2": ["image cassandra:4.1 -> cassandra:5.0 (rolled one pod at a time)",
+                "cassandra.yaml settings or seeds differ (rolled one pod at a time, each back to UN first)"]
+    }
     md = changes.to_markdown(spec.name, "dc1")
     assert "**add** `dc3`" in md and "**remove** `old`" in md and "**Refused:**" in md
 
