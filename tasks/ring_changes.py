@@ -51,9 +51,13 @@ def _with_pod_spec(spec: RingSpec, dc: str, have: LiveDC) -> LiveDC:
     d = next((x for x in spec.datacenters if x.name == dc), None)
     if d is None:
         return have
-    api = api_for(spec, d)
-    sts = get_or_none(api, f"/apis/apps/v1/namespaces/{d.namespace}/statefulsets/{n.statefulset_name(d.cassandra.racks[0].name)}")
-    conf = get_or_none(api, f"/api/v1/namespaces/{d.namespace}/configmaps/{n.CONFIGMAP_NAME}")
+    sts_path = f"/apis/apps/v1/namespaces/{d.namespace}/statefulsets/{n.statefulset_name(d.cassandra.racks[0].name)}"
+    try:
+        api = api_for(spec, d)
+        sts = get_or_none(api, sts_path)
+        conf = get_or_none(api, f"/api/v1/namespaces/{d.namespace}/configmaps/{n.CONFIGMAP_NAME}")
+    except Exception:  # a probe: a cluster not reachable from here shows its node count only
+        return have
     containers = (((sts or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
     image = next((c.get("image") for c in containers if c.get("name") == "cassandra"), None)
     config = ((conf or {}).get("data") or {}).get(n.CONFIGMAP_KEY)
