@@ -516,6 +516,37 @@ def verify_faults(env: Env, rows: dict[str, Row]) -> None:
     row.outcome = f"degraded: {first_line(text.lstrip('- '), 90)}" if row.ok else first_line(text)
 
 
+def wrong_probe(env: Env, row: Row) -> None:
+    from multidc_core.manifests import READINESS_COMMAND
+
+    command = ["sh", "-c", READINESS_COMMAND.replace("${POD_IP}", "10.255.255.255")]
+    env.when_cluster("dc2", lambda kube: kube.wrong_probe("dc2", "cassandra-rack2-0", command))
+    start = time.monotonic()
+    state = env.run()
+    row.seconds = time.monotonic() - start
+    message = error_of(state)
+    row.ok = (
+        state.is_failed()
+        and "datacenter dc2: pod dc2/cassandra-rack2-0 not Ready" in message
+        and "Readiness probe failed" in message
+    )
+    row.outcome = first_line(message.split(": ", 1)[-1], 90) if row.ok else first_line(message)
+
+
+def unsupported_version(env: Env, row: Row) -> None:
+    raw = yaml.safe_load(env.spec.read_text())
+    raw.setdefault("cassandra", {})["image"] = "cassandra:3.11"
+    env.spec.write_text(yaml.safe_dump(raw, sort_keys=False))
+    start = time.monotonic()
+    state = env.run()
+    row.seconds = time.monotonic() - start
+    message = error_of(state)
+    calls = len(env.world.arm.requests()) + sum(len(e.kube.requests()) for e in env.world.clusters.values())
+    row.ok = state.is_failed() and "cassandra.image" in message and "3.11" in message and calls == 0
+    row.outcome = (first_line(message[message.index("cassandra.image"):], 90) + f" ({calls} cloud calls)"
+                   if row.ok else first_line(message))
+
+
 @dataclass
 class Scenario:
     key: str
@@ -688,6 +719,21 @@ SCENARIOS = [
         ring_scenarios.long_repair,
         existing=True,
         spec=ring_scenarios.existing_text(racks=1, nodes=2),
+    ),
+    Scenario(
+        "probe-wrong",
+        "readiness probe greps a wrong address",
+        "probe of dc2/cassandra-rack2-0 greps 10.255.255.255",
+        "clear failure naming pod and probe",
+        wrong_probe,
+    ),
+    Scenario(
+        "version-unsupported",
+        "image of an unsupported Cassandra",
+        "cassandra.image cassandra:3.11",
+        "rejected before any call, naming the field",
+        unsupported_version,
+        quick=True,
     ),
 ]
 

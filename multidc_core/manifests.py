@@ -281,13 +281,15 @@ def pod_disruption_budget(spec: RingSpec, dc: Datacenter) -> Manifest:
 
 
 def peer_cidrs(spec: RingSpec) -> list[str]:
-    """Where Cassandra peers' pod addresses come from: Azure CNI gives pods node-subnet addresses."""
+    """Where Cassandra peers' packets come from: Azure CNI gives pods node-subnet addresses; an
+    existing cluster's pods, or its nodes where the CNI rewrites pod traffic leaving the cluster's
+    network to the node's address (EKS VPC CNI by default)."""
     cidrs: list[str] = []
     for d in spec.datacenters:
         if d.azure is not None:
             cidrs.append(str(d.azure.node_subnet))
         elif d.kubeconfig is not None:
-            cidrs += [str(c) for c in d.kubeconfig.pod_cidrs]
+            cidrs += [str(c) for c in [*d.kubeconfig.pod_cidrs, *d.kubeconfig.node_cidrs]]
     return sorted(set(cidrs), key=cidrs.index)
 
 

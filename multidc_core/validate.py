@@ -22,6 +22,7 @@ from multidc_core.spec import (
     Datacenter,
     DnsExposure,
     InterconnectMode,
+    KubeconfigDC,
     Provider,
     RingSpec,
     Sku,
@@ -495,12 +496,11 @@ def _kubeconfig(spec: RingSpec) -> Iterator[Problem]:
                 "is ignored with dns_exposure 'loadbalancer'",
                 "remove dns_addresses, or set dns_exposure to nodeport or address",
             )
-        yield from _cloud(kc.cloud, kc.dns_lb_annotations, exposure, kc.coredns_mode, p)
+        yield from _cloud(kc, p)
 
 
-def _cloud(
-    cloud: Cloud, annotations: dict[str, str], exposure: DnsExposure, mode: CorednsMode | None, p: str
-) -> Iterator[Problem]:
+def _cloud(kc: KubeconfigDC, p: str) -> Iterator[Problem]:
+    cloud, annotations, exposure, mode = kc.cloud, kc.dns_lb_annotations, kc.dns_exposure, kc.coredns_mode
     lb = exposure is DnsExposure.LOADBALANCER
     if lb and cloud is Cloud.OTHER and not annotations:
         yield Problem(
@@ -523,6 +523,13 @@ def _cloud(
                 f"key {show(key)} is not an annotation key, or its value holds control characters",
                 "use keys like service.beta.kubernetes.io/aws-load-balancer-scheme and one-line values",
             )
+    if cloud is Cloud.EKS and kc.pod_cidrs and not kc.node_cidrs:
+        yield Problem(
+            f"{p}.node_cidrs",
+            "is empty, but EKS's VPC CNI sends pods' traffic to other networks from the node's address "
+            "(AWS_VPC_K8S_CNI_EXTERNALSNAT=false by default): the other DCs' NetworkPolicy would drop it",
+            "list the node subnets (the same ranges as pod_cidrs when pods share the node subnets)",
+        )
     if mode is CorednsMode.CUSTOM and cloud in (Cloud.EKS, Cloud.GKE):
         yield Problem(
             f"{p}.coredns_mode",

@@ -148,9 +148,9 @@ def _ranges(spec: RingSpec) -> list[tuple[int, str, IPv4Network]]:
                     out.append((i, f"{p}.azure.{field}", net))
             out.append((i, f"{p}.azure.service_cidr", a.service_cidr))
         elif dc.kubeconfig is not None:
-            out.extend(
-                (i, f"{p}.kubeconfig.pod_cidrs[{k}]", n) for k, n in enumerate(dc.kubeconfig.pod_cidrs)
-            )
+            for field in ("pod_cidrs", "node_cidrs"):
+                nets: list[IPv4Network] = getattr(dc.kubeconfig, field)
+                out.extend((i, f"{p}.kubeconfig.{field}[{k}]", n) for k, n in enumerate(nets))
     return out
 
 

@@ -17,6 +17,8 @@ AZURE_DURATIONS: dict[str, float] = {
     "resource_group": 1,
     "identity": 5,
     "role_assignment": 5,
+    # A new managed identity is invisible to role assignments for a while (directory replication).
+    "principal_replication": 30,
     "volume_attach": 60,
     "node_bootstrap": 120,
     "gossip_echo": 1,

@@ -31,8 +31,10 @@ EXISTING_PRESETS: dict[str, list[dict[str, Any]]] = {
             "name": "aws-1",
             "context": "kube-aws",
             "flavor": "eks",
+            # VPC CNI custom networking: pods and nodes in their own subnets of the VPC 10.9.0.0/16.
             "pod_cidr": "10.9.0.0/17",
-            "lb_cidr": "10.9.128.0/17",
+            "lb_cidr": "10.9.128.0/18",
+            "node_cidr": "10.9.192.0/18",
             "service_cidr": "172.20.0.0/16",
             "dns_service_ip": "172.20.0.10",
             "zones": ["us-east-1a", "us-east-1b", "us-east-1c"],
@@ -78,7 +80,10 @@ async def add_existing(world: World, state_dir: Path, preset: str) -> None:
         if c["name"] not in world.clusters:
             args = {k: v for k, v in c.items() if k not in ("name", "context")}
             await world.add_cluster(
-                c["name"], network=f"existing:{preset}", cidrs=[c["pod_cidr"], c["lb_cidr"]], **args
+                c["name"],
+                network=f"existing:{preset}",
+                cidrs=[c[k] for k in ("pod_cidr", "lb_cidr", "node_cidr") if k in c],
+                **args,
             )
         contexts.append(world.clusters[c["name"]].kube.kubeconfig_dict(c["context"]))
     merged = {

@@ -13,6 +13,8 @@ from sandbox.clock import Clock
 from sandbox.dns import forward_zones, match_zone
 from sandbox.kube.cluster import KubeCluster, start_cluster
 from sandbox.kube.services import Frontend
+from sandbox.kube.store import Obj
+from sandbox.netpol import ingress_allowed
 from sandbox.ring.cluster import RingSim
 from sandbox.runtime import CassandraRuntime
 from sandbox.tls import SandboxTLS
@@ -32,9 +34,15 @@ class ClusterEntry:
     network: str
     cidrs: list[ipaddress.IPv4Network]
     meta: dict[str, Any] = field(default_factory=dict)
+    # Azure CNI overlay: the pod CIDR, reachable only inside the cluster (pod traffic that leaves is
+    # NATed to its node's address, so another cluster never sees, nor reaches, a pod IP).
+    nat_cidrs: list[ipaddress.IPv4Network] = field(default_factory=list)
 
     def owns(self, ip: ipaddress.IPv4Address) -> bool:
-        return any(ip in net for net in self.cidrs)
+        return any(ip in net for net in self.cidrs) or self.behind_nat(ip)
+
+    def behind_nat(self, ip: ipaddress.IPv4Address) -> bool:
+        return any(ip in net for net in self.nat_cidrs)
 
 
 class World:
@@ -49,18 +57,21 @@ class World:
         self.runtime = CassandraRuntime(self.ring, self)
         self.arm: ArmEmulator | None = None
         # While a pod's command runs (synchronously, on the loop) nothing else can change the
-        # network: routes between clusters are worked out once per pair then, not once per replica.
+        # network: routes between clusters are worked out once per pair then, not once per replica,
+        # and NetworkPolicy verdicts once per pair of addresses.
         self._routes: dict[frozenset[str], bool] | None = None
+        self._admits: dict[tuple[str, str], bool] | None = None
 
     @contextmanager
     def steady(self) -> Iterator[None]:
         """Routes between clusters are remembered until the end of the block (no await inside)."""
-        outer = self._routes
+        outer, outer_admits = self._routes, self._admits
         self._routes = {} if outer is None else outer
+        self._admits = {} if outer_admits is None else outer_admits
         try:
             yield
         finally:
-            self._routes = outer
+            self._routes, self._admits = outer, outer_admits
 
     # ---- clusters --------------------------------------------------------------------------------
 
@@ -71,6 +82,7 @@ class World:
         cidrs: list[str],
         port: int = 0,
         state: dict[str, Any] | None = None,
+        nat_cidrs: list[str] | None = None,
         **kube_args: Any,
     ) -> ClusterEntry:
         kube = await start_cluster(
@@ -82,8 +94,9 @@ class World:
             tls=self.tls,
             **kube_args,
         )
-        entry = ClusterEntry(kube, network, [ipaddress.IPv4Network(c) for c in cidrs], dict(kube_args))
-        entry.meta.update(network=network, cidrs=cidrs)
+        nat = [ipaddress.IPv4Network(c) for c in nat_cidrs or []]
+        entry = ClusterEntry(kube, network, [ipaddress.IPv4Network(c) for c in cidrs], dict(kube_args), nat)
+        entry.meta.update(network=network, cidrs=cidrs, nat_cidrs=list(nat_cidrs or []))
         self.clusters[name] = entry
         return entry
 
@@ -108,12 +121,17 @@ class World:
         subnet = self.arm.store.resource(subnet_id) or {}
         prefix = subnet.get("properties", {}).get("addressPrefix", "10.244.0.0/16")
         net = props.get("networkProfile", {})
+        # Flat Azure CNI: pods and internal load balancers take node-subnet addresses. Overlay: pods
+        # take the private podCidr (AKS's default 10.244.0.0/16), NATed behind the nodes.
+        overlay = (net.get("networkPluginMode") or "").lower() == "overlay"
+        pods = (net.get("podCidr") or "10.244.0.0/16") if overlay else prefix
         await self.add_cluster(
             mc["name"],
             network=vnet_id,
             cidrs=[prefix],
+            nat_cidrs=[pods] if overlay else [],
             flavor="aks",
-            pod_cidr=prefix,  # Azure CNI: pods and internal load balancers take node-subnet addresses
+            pod_cidr=pods,
             lb_cidr=prefix,
             service_cidr=net.get("serviceCidr", "10.0.0.0/16"),
             dns_service_ip=net.get("dnsServiceIP", "10.0.0.10"),
@@ -170,7 +188,51 @@ class World:
         a, b = self.cluster_of(from_ip), self.cluster_of(to_ip)
         if b is None:  # a public load balancer answers the whole internet
             return self.public_frontend(to_ip) is not None
-        return a is not None and self.clusters_connected(a, b)
+        if a != b and self.clusters[b].behind_nat(ipaddress.IPv4Address(to_ip)):
+            return False  # an overlay pod IP means nothing outside its cluster
+        if a is None or not self.clusters_connected(a, b):
+            return False
+        key = (from_ip, to_ip)
+        if self._admits is not None and key in self._admits:
+            return self._admits[key]
+        admitted = self._admitted(a, from_ip, b, to_ip)
+        if self._admits is not None:
+            self._admits[key] = admitted
+        return admitted
+
+    def source_of(self, a: str, from_ip: str, b: str) -> tuple[str, Obj | None]:
+        """The source address a packet from a pod of cluster a carries into cluster b, and the pod
+        when b sees it as one of its own. The EKS VPC CNI (AWS_VPC_K8S_CNI_EXTERNALSNAT=false, the
+        default) rewrites pod traffic leaving the VPC to the node's address."""
+        if a == b:
+            return from_ip, self._pod_at(a, from_ip)
+        if self.clusters[a].kube.flavor == "eks" or self.clusters[a].nat_cidrs:  # EKS, or AKS overlay
+            pod = self._pod_at(a, from_ip)
+            if pod is not None and (pod.get("status") or {}).get("hostIP"):
+                return str(pod["status"]["hostIP"]), None
+        return from_ip, None
+
+    def _pod_at(self, cluster: str, ip: str, namespaces: set[str] | None = None) -> Obj | None:
+        kube = self.clusters[cluster].kube
+        for ns in sorted(namespaces) if namespaces is not None else [None]:
+            for pod in kube.objects("Pod", ns):
+                status = pod.get("status") or {}
+                if status.get("podIP") == ip and not (pod.get("spec") or {}).get("hostNetwork"):
+                    return pod
+        return None
+
+    def _admitted(self, a: str, from_ip: str, b: str, to_ip: str) -> bool:
+        """Whether b's NetworkPolicies let the packet reach the pod at to_ip (gossip's port)."""
+        kube = self.clusters[b].kube
+        policies = kube.objects("NetworkPolicy")
+        if not policies:
+            return True
+        pod = self._pod_at(b, to_ip, {p["metadata"]["namespace"] for p in policies})
+        if pod is None:
+            return True
+        src_ip, src_pod = self.source_of(a, from_ip, b)
+        labels = {ns["metadata"]["name"]: ns["metadata"].get("labels") or {} for ns in kube.objects("Namespace")}
+        return ingress_allowed(policies, pod, src_ip, src_pod, labels)
 
     def public_frontend(self, ip: str) -> Frontend | None:
         """The public load balancer frontend at ip, of any cluster (reachable from anywhere)."""

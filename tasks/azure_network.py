@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import secrets
-import threading
 import time
 from functools import partial
 
 from azure.mgmt.network.models import (
+    ConnectionSharedKey,
     PublicIPAddress,
     VirtualNetwork,
     VirtualNetworkGateway,
@@ -17,14 +15,10 @@ from azure.mgmt.network.models import (
 )
 from azure.mgmt.resource.resources.models import ResourceGroup
 from prefect import task
-from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
-from prefect.exceptions import ObjectAlreadyExists
-from pydantic import BaseModel, Field, SecretStr
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
+from pydantic import BaseModel, Field
 
 from blocks.azure import AzureCloud
-from blocks.kept import Kept
 from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import AzureDC, InterconnectMode, RingSpec
@@ -39,9 +33,7 @@ from tasks.arm_ensure import (
     tag_owner,
 )
 from tasks.arm_errors import PermanentAzureError, retry_condition
-
-# 32 bytes of randomness: the key is only ever compared by the two gateways.
-SHARED_KEY_BYTES = 32
+from tasks.vpn_key import shared_key
 
 
 class LinkResult(BaseModel):
@@ -236,76 +228,6 @@ def _gateway_users(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[str]:
     return users
 
 
-def shared_key_block_name(ring: str) -> str:
-    """Name of the Prefect Secret block that holds the ring's VPN shared key."""
-    return f"multidc-{ring}-vpn-shared-key"
-
-
-def _load_secret(name: str) -> str | None:
-    try:
-        block = Secret.load(name)
-    except ValueError:  # Prefect's "Unable to find block document"
-        return None
-    assert isinstance(block, Secret)
-    return str(block.get())
-
-
-class _KeyNotReadyError(RuntimeError):
-    """The shared key's block is being created by a concurrent task."""
-
-
-# Both directions' tasks (a full mesh: every pair) want the key at once: they read it side by side,
-# but one thread per process creates it. Concurrent first saves made the Prefect server answer
-# 503, and the client backed off 2 s.
-_KEY_LOCK = threading.Lock()
-# Every connection of the mesh (N*(N-1) tasks) needs the key as the gateways finish: a process
-# keeps the key it read for KEY_CACHE_S; teardown forgets it when it deletes the block.
-KEY_CACHE_S = 30.0
-_keys: Kept[str] = Kept(KEY_CACHE_S)
-
-
-def _shared_key(ring: str) -> str:
-    """The ring's VPN shared key: generated once, then always read back from its Secret block."""
-
-    def load() -> str:
-        key = _load_secret(shared_key_block_name(ring))
-        if key is not None:
-            return key
-        with _KEY_LOCK:
-            return _load_or_create_key(ring)
-
-    return _keys.get(ring, load)
-
-
-def forget_shared_key(ring: str) -> None:
-    """Drop the key this process read, so that the next use reads the block again."""
-    _keys.forget(ring)
-
-
-def _load_or_create_key(ring: str) -> str:
-    name = shared_key_block_name(ring)
-    # Both directions' tasks may get here at once: one save wins (the other is refused and
-    # uses the winner's key); a few short retries cover the window between save and load.
-    for attempt in Retrying(
-        retry=retry_if_exception_type(_KeyNotReadyError),
-        stop=stop_after_attempt(10),
-        wait=wait_fixed(0.2),
-        reraise=True,
-    ):
-        with attempt:
-            key = _load_secret(name)
-            if key is None:
-                with contextlib.suppress(ValueError, ObjectAlreadyExists):
-                    Secret(value=SecretStr(secrets.token_urlsafe(SHARED_KEY_BYTES))).save(
-                        name, overwrite=False
-                    )
-                key = _load_secret(name)
-            if key is None:
-                raise _KeyNotReadyError(f"Secret block {name} is not readable yet")
-    assert key is not None
-    return key
-
-
 def _connection_ops(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ArmOps:
     a = az(spec, src)
     api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
@@ -344,9 +266,32 @@ def ensure_gateway_connection(cloud: AzureCloud, spec: RingSpec, src: str, dst: 
         The connection's id, provisioning state and what was done.
     """
     ops = _connection_ops(cloud, spec, src, dst)
+    key = shared_key(spec.name)
     # sharedKey is write-only to ARM, so the comparison ignores it; only a write carries it.
-    desired = bodies.with_shared_key(bodies.connection(spec, src, dst), _shared_key(spec.name))
-    return result(ops, Ensurer(cloud).ensure(ops, desired))
+    desired = bodies.with_shared_key(bodies.connection(spec, src, dst), key)
+    done = result(ops, Ensurer(cloud).ensure(ops, desired))
+    if _repair_shared_key(cloud, spec, src, dst, key) and done.action == "unchanged":
+        done = done.model_copy(update={"action": "updated"})
+    return done
+
+
+def _repair_shared_key(cloud: AzureCloud, spec: RingSpec, src: str, dst: str, key: str) -> bool:
+    """Read the connection's key back (GET never shows it) and set the ring's if it drifted.
+
+    A link whose two sides hold different keys never connects: without this, a key changed by
+    hand or by another tool costs the whole connection deadline (30 minutes) and then fails.
+    """
+    a = az(spec, src)
+    api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
+    name = naming.connection_name(spec.name, src, dst)
+    label, ensurer = f"gateway connection {name}", Ensurer(cloud)
+    have = ensurer.call(label, api.get_shared_key, a.resource_group, name)
+    if have.value == key:
+        return False
+    ensurer.log.warning("%s: its shared key is not the ring's; setting the ring's again", label)
+    started = ensurer.call(label, api.begin_set_shared_key, a.resource_group, name, ConnectionSharedKey(value=key))
+    ensurer.wait_poller(label, started, cloud.connection_deadline_seconds)
+    return True
 
 
 def _peering_ops(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ArmOps:

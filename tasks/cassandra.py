@@ -228,7 +228,9 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
         if count != logged:  # racks start in parallel: several pods may have come up meanwhile
             log.info("%s: %d/%d%s ready", dc, count, len(pods), part)
             logged = count
-    roll_outdated(api, d, pods, w)  # a changed cassandra.yaml: one pod at a time, each back UN
+    if not seeds_only:  # a changed cassandra.yaml: one pod at a time, each back UN. The seeds-only
+        # wait of the same DC runs beside the full one: two rollers would restart two pods at once.
+        roll_outdated(api, d, pods, w)
     return f"{len(pods)}/{len(pods)}{part} ready"
 
 

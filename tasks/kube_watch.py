@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import urllib3
 from kubernetes import watch
-from kubernetes.client import ApiClient, CoreV1Api
+from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api
 from kubernetes.client.exceptions import ApiException
 
 from tasks.kube_objects import KubeError, WaitTimeout, describe, retrying
@@ -27,17 +27,19 @@ Check = Callable[[dict[str, Any] | None], T | None]
 WATCH_S = 60
 GONE = 410
 
-LISTERS = {
-    "ConfigMap": "list_namespaced_config_map",
-    "Pod": "list_namespaced_pod",
-    "PersistentVolumeClaim": "list_namespaced_persistent_volume_claim",
-    "Service": "list_namespaced_service",
+LISTERS: dict[str, tuple[type, str]] = {
+    "ConfigMap": (CoreV1Api, "list_namespaced_config_map"),
+    "Pod": (CoreV1Api, "list_namespaced_pod"),
+    "PersistentVolumeClaim": (CoreV1Api, "list_namespaced_persistent_volume_claim"),
+    "Service": (CoreV1Api, "list_namespaced_service"),
+    "StatefulSet": (AppsV1Api, "list_namespaced_stateful_set"),
 }
 
 
 class _Watcher(Generic[T]):
     def __init__(self, api: ApiClient, kind: str, namespace: str, name: str, check: Check[T]) -> None:
-        self.lister = getattr(CoreV1Api(api), LISTERS[kind])
+        group_api, method = LISTERS[kind]
+        self.lister = getattr(group_api(api), method)
         self.namespace, self.check = namespace, check
         self.selector = f"metadata.name={name}"
         self.version: str | None = None  # None: list (again) before watching

@@ -17,18 +17,17 @@ from tasks.kube_objects import (
     get_or_none,
     is_ready,
     request,
-    wait_until,
 )
+from tasks.kube_watch import watch_until
 
 
 class RolloutError(KubeError):
     """A pod restarted on the new template did not come back Ready (UN): names the DC, pod and its state."""
 
 
-def _update_revision(api: ApiClient, ns: str, sts: str) -> str | None:
+def _update_revision(live: dict[str, Any] | None) -> str | None:
     """The StatefulSet's current template revision, once its controller has seen the last change."""
-    live = get_or_none(api, f"/apis/apps/v1/namespaces/{ns}/statefulsets/{sts}") or {}
-    meta, status = live.get("metadata") or {}, live.get("status") or {}
+    meta, status = (live or {}).get("metadata") or {}, (live or {}).get("status") or {}
     if int(status.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
         return None
     revision = status.get("updateRevision")
@@ -37,6 +36,10 @@ def _update_revision(api: ApiClient, ns: str, sts: str) -> str | None:
 
 def _revision_of(pod: dict[str, Any] | None) -> str | None:
     return ((pod or {}).get("metadata") or {}).get("labels", {}).get(n.REVISION_LABEL)
+
+
+def _ready(live: dict[str, Any] | None) -> bool | None:
+    return True if live is not None and is_ready(live) else None
 
 
 def roll_outdated(api: ApiClient, d: Datacenter, pods: list[str], waits: KubeWaits) -> list[str]:
@@ -50,21 +53,23 @@ def roll_outdated(api: ApiClient, d: Datacenter, pods: list[str], waits: KubeWai
     for pod in reversed(pods):
         sts = pod.rsplit("-", 1)[0]
 
-        def seen(sts: str = sts) -> str | None:
-            return _update_revision(api, ns, sts)
-
-        revision = wait_until(f"{d.name}: StatefulSet {ns}/{sts} revision", seen, waits.pod_ready_s, waits.poll_s)
+        what = f"{d.name}: StatefulSet {ns}/{sts} revision"
+        revision = watch_until(api, what, "StatefulSet", ns, sts, _update_revision, waits.pod_ready_s)
         path = f"/api/v1/namespaces/{ns}/pods/{pod}"
         if _revision_of(get_or_none(api, path)) == revision:
             continue
+        # As the StatefulSet controller does: the next pod goes only while every pod of the DC serves.
+        for other in pods:
+            watch_until(api, f"{d.name}: {ns}/{other} Ready before {pod} restarts", "Pod", ns, other, _ready,
+                        waits.pod_ready_s)
         call(f"delete pod {ns}/{pod}", request, api, "DELETE", path)
 
-        def back(path: str = path, revision: str = revision) -> bool | None:
-            live = get_or_none(api, path)
+        def back(live: dict[str, Any] | None, revision: str = revision) -> bool | None:
             return True if live is not None and _revision_of(live) == revision and is_ready(live) else None
 
         try:
-            wait_until(f"{d.name}: {ns}/{pod} Ready on the new template", back, waits.pod_ready_s, waits.poll_s)
+            what = f"{d.name}: {ns}/{pod} Ready on the new template"
+            watch_until(api, what, "Pod", ns, pod, back, waits.pod_ready_s)
         except KubeError as exc:
             raise RolloutError(f"datacenter {d.name}: pod {ns}/{pod} not Ready after its restart on the new "
                                f"configuration ({waits.pod_ready_s:g}s): {diagnose_pod(api, ns, pod)}") from exc

@@ -23,9 +23,10 @@ from multidc_core.spec import RingSpec
 from tasks.arm_ensure import Ensurer, Wire, run_logger, tag_owner, to_wire
 from tasks.arm_errors import retry_condition
 from tasks.arm_settle import settled_contents, until_accepted
-from tasks.azure_network import az, forget_shared_key, shared_key_block_name
+from tasks.azure_network import az
 from tasks.cassandra import admin_block_name
 from tasks.teardown_kube import Deletion
+from tasks.vpn_key import forget_shared_key, shared_key_block_name
 
 # Deletes are retried inside (call_arm); a task-level retry is the last resort for a poll that
 # kept failing transiently, as for the ensure tasks.

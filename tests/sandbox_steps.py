@@ -11,6 +11,7 @@ from typing import Any
 import kubernetes
 import yaml
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import HttpResponseError
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
@@ -112,9 +113,16 @@ def provision(
             rg[n], f"{spec.name}-{n}-aks-id", (bodies.user_assigned_identity(spec, n))
         )
         ra = bodies.with_principal_id(bodies.role_assignment(spec, n), str(ident.principal_id))
-        az.auth.role_assignments.create(
-            naming.role_assignment_scope(spec, n), naming.dc_role_assignment_name(spec, n, str(ident.principal_id)), ra
-        )
+        # A new identity is invisible to role assignments for a while (PrincipalNotFound): retry, as Azure advises.
+        for attempt in Retrying(
+            retry=retry_if_exception_type(HttpResponseError), stop=stop_after_delay(30), wait=wait_fixed(0.05), reraise=True
+        ):
+            with attempt:
+                az.auth.role_assignments.create(
+                    naming.role_assignment_scope(spec, n),
+                    naming.dc_role_assignment_name(spec, n, str(ident.principal_id)),
+                    ra,
+                )
         clusters.append(
             az.aks.managed_clusters.begin_create_or_update(
                 rg[n], f"{spec.name}-{n}-aks", (bodies.managed_cluster(spec, n))

@@ -10,7 +10,7 @@ import yaml
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 from azure.mgmt.containerservice.models import ManagedCluster
-from azure.mgmt.network.models import PublicIPAddress
+from azure.mgmt.network.models import ConnectionSharedKey, PublicIPAddress
 
 from blocks.azure import AzureCloud
 from multidc_core import azure_bodies as bodies
@@ -19,9 +19,17 @@ from multidc_core.load import load_spec
 from multidc_core.problems import SpecError
 from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
+from tasks.aks import ensure_cluster
 from tasks.arm_ensure import to_model
 from tasks.arm_errors import PermanentAzureError
-from tasks.azure_network import ensure_public_ip, ensure_resource_group, ensure_vnet
+from tasks.azure_network import (
+    ensure_gateway,
+    ensure_gateway_connection,
+    ensure_public_ip,
+    ensure_resource_group,
+    ensure_vnet,
+    wait_connected,
+)
 from tasks.identity import ensure_identity, ensure_role_assignment
 from tests.test_azure_tasks import EXAMPLES, running_emulator, sandbox_cloud
 
@@ -91,6 +99,7 @@ def test_a_grant_made_under_another_name_is_used_as_it_is(cloud: AzureCloud, arm
     dc = spec.azure_dcs[0].name
     ensure_resource_group.fn(cloud, spec, dc)
     ensure_vnet.fn(cloud, spec, dc)
+    arm.durations["principal_replication"] = 0  # the identity is old: the older run made it long ago
     ident = ensure_identity.fn(cloud, spec, dc)
     # As an older multidc named it (ring/dc only): the same principal, role and scope.
     old_name = "0e6c6d3c-6a38-5b32-8c62-2d1a5c0c4b11"
@@ -240,3 +249,76 @@ def test_an_api_version_override_reaches_a_cloud_whose_network_provider_lags(
     pinned = cloud.model_copy(update={"api_versions": {"network": "2024-05-01"}})
     assert ensure_vnet.fn(pinned, spec, dc).provisioning_state == "Succeeded"
     assert [v["name"] for v in arm.resources(naming.T_VNET)] == [naming.vnet_name(spec.name, dc)]
+
+
+def link_status(arm: ArmEmulator, name: str) -> str:
+    return next(c["properties"]["connectionStatus"] for c in arm.resources(naming.T_CONNECTION) if c["name"] == name)
+
+
+def test_a_drifted_shared_key_is_set_again_and_the_link_connects(
+    prefect_harness: None, cloud: AzureCloud, arm: ArmEmulator
+) -> None:
+    spec = spec_in(STAGING)
+    a, b = (d.name for d in spec.azure_dcs)
+    for dc in (a, b):
+        ensure_resource_group.fn(cloud, spec, dc)
+        ensure_vnet.fn(cloud, spec, dc)
+        ensure_public_ip.fn(cloud, spec, dc)
+        ensure_gateway.fn(cloud, spec, dc)
+    ensure_gateway_connection.fn(cloud, spec, a, b)
+    ensure_gateway_connection.fn(cloud, spec, b, a)
+    name = naming.connection_name(spec.name, a, b)
+    assert wait_connected.fn(cloud, spec, a, b).status == "Connected"
+
+    connections = cloud.network_client(STAGING).virtual_network_gateway_connections
+    group = spec.dc(a).azure.resource_group  # type: ignore[union-attr]
+    connections.begin_set_shared_key(group, name, ConnectionSharedKey(value="changed-by-hand")).result()
+    assert link_status(arm, name) == "NotConnected"  # IKE fails: it would never connect
+
+    assert ensure_gateway_connection.fn(cloud, spec, a, b).action == "updated"
+    assert wait_connected.fn(cloud, spec, a, b).status == "Connected"
+    assert connections.get_shared_key(group, name).value != "changed-by-hand"
+
+
+def raw_grant(cloud: AzureCloud, spec: RingSpec, dc: str, principal: str, kind: str = "ServicePrincipal") -> None:
+    cloud.authorization_client(STAGING).role_assignments.create(
+        naming.role_assignment_scope(spec, dc),
+        naming.dc_role_assignment_name(spec, dc, principal),
+        RoleAssignmentCreateParameters(
+            role_definition_id=naming.role_definition_id(STAGING), principal_id=principal, principal_type=kind
+        ),
+    )
+
+
+def test_a_new_identity_is_invisible_for_a_while_and_the_grant_is_retried(
+    cloud: AzureCloud, arm: ArmEmulator
+) -> None:
+    arm.durations["principal_replication"] = 400  # Azure seconds: 0.2 s here
+    spec = spec_in(STAGING)
+    dc = spec.azure_dcs[0].name
+    ensure_resource_group.fn(cloud, spec, dc)
+    ensure_vnet.fn(cloud, spec, dc)
+    principal = ensure_identity.fn(cloud, spec, dc).principal_id
+    with pytest.raises(HttpResponseError) as err:
+        raw_grant(cloud, spec, dc, principal)
+    assert (err.value.status_code, err.value.error.code) == (400, "PrincipalNotFound")
+    assert ensure_role_assignment.fn(cloud, spec, dc, principal).action == "created"  # retried until replicated
+    with pytest.raises(HttpResponseError) as err:
+        raw_grant(cloud, spec, dc, principal, kind="User")
+    assert (err.value.status_code, err.value.error.code) == (400, "UnmatchedPrincipalType")
+
+
+def test_a_cluster_without_network_contributor_on_its_subnet_fails_as_aks_does(
+    cloud: AzureCloud, arm: ArmEmulator
+) -> None:
+    spec = spec_in(STAGING)
+    dc = spec.azure_dcs[0].name
+    ensure_resource_group.fn(cloud, spec, dc)
+    ensure_vnet.fn(cloud, spec, dc)
+    ensure_identity.fn(cloud, spec, dc)
+    with pytest.raises(PermanentAzureError) as err:
+        ensure_cluster.fn(cloud, spec, dc)
+    assert err.value.code == "LinkedAuthorizationFailed"
+    assert "subnets/join/action" in str(err.value)
+    cluster = next(c for c in arm.resources(naming.T_CLUSTER))
+    assert cluster["properties"]["provisioningState"] == "Failed"

@@ -26,10 +26,10 @@ from tasks.azure_network import (
     ensure_public_ip,
     ensure_resource_group,
     ensure_vnet,
-    shared_key_block_name,
     wait_connected,
 )
 from tasks.identity import ensure_identity, ensure_role_assignment
+from tasks.vpn_key import shared_key_block_name
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TIME_SCALE = 0.0005  # a 45-minute gateway takes 1.35 s

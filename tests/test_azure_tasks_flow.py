@@ -16,7 +16,7 @@ from multidc_core import naming
 from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
-from tasks.azure_network import shared_key_block_name
+from tasks.vpn_key import shared_key_block_name
 from tests.prefect_logs import flow_run_logs
 from tests.test_azure_tasks import EXAMPLES, TIME_SCALE, running_emulator, sandbox_cloud, writes
 

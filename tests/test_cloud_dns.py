@@ -71,7 +71,7 @@ def test_load_balancers_are_public_without_the_clouds_annotation_and_eks_answers
     nlb = _lb(aws, "nlb", AWS_NLB_INTERNAL)
     assert "ip" not in nlb and nlb["hostname"].endswith(".elb.us-east-1.amazonaws.com")
     nlb_ip = world.lb_dns_name(nlb["hostname"])
-    assert nlb_ip is not None and ipaddress.ip_address(nlb_ip) in ipaddress.ip_network("10.9.128.0/17")
+    assert nlb_ip is not None and ipaddress.ip_address(nlb_ip) in ipaddress.ip_network("10.9.128.0/18")
     # The in-tree controller: a classic ELB, internet-facing unless told otherwise.
     elb = _lb(aws, "elb", {})
     assert not elb["hostname"].startswith("internal-")

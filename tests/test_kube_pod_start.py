@@ -99,6 +99,9 @@ def test_readiness_probes_run_their_command_through_the_pods_shell(tmp_path: Pat
         time.sleep(0.3)  # many probe periods at this time scale
         wrong = core.read_namespaced_pod("wrong-0", "dc1")
         assert wrong.status.container_statuses[0].state.running and not _ready(core, "wrong-0")
+        events = core.list_namespaced_event("dc1", field_selector="involvedObject.name=wrong-0").items
+        assert any(e.reason == "Unhealthy" and e.type == "Warning" and e.message == "Readiness probe failed: "
+                   for e in events)  # grep -E prints nothing when no line matches
         # The node itself is fine: UN in its own view, only the probe looks for another address.
         res = exec_in_pod(c, "dc1", "wrong-0", ["nodetool", "status"])
         assert f"UN  {wrong.status.pod_ip} " in res.stdout

@@ -251,3 +251,21 @@ def test_scale_goes_through_the_scale_subresource(kubectl: Kubectl) -> None:
     kubectl.out("wait", "--for=delete", "pod/cassandra-1", "-n", NS, "--timeout=60s")
     assert kubectl.out("get", "sts", "cassandra", "-n", NS, "-o", "jsonpath={.spec.replicas}") == "1"
     assert [r[0] for r in _rows(kubectl.out("get", "po", "-n", NS, "--no-headers"))] == ["cassandra-0"]
+
+
+def test_logs_follow_streams_the_new_lines(kubectl: Kubectl) -> None:
+    follower = subprocess.Popen([*kubectl.base, "logs", "-f", "cassandra-0", "-n", NS, "--tail=1"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1)  # following before the change
+        kubectl.out("scale", "sts", "cassandra", "-n", NS, "--replicas=2")
+        kubectl.out("wait", "--for=condition=Ready", "pod/cassandra-1", "-n", NS, "--timeout=60s")
+        ip1 = kubectl.out("get", "pod", "cassandra-1", "-n", NS, "-o", "jsonpath={.status.podIP}")
+        time.sleep(1)
+        assert follower.poll() is None  # still following: the container runs
+    finally:
+        follower.terminate()
+        followed, _ = follower.communicate(timeout=10)
+    lines = followed.splitlines()
+    assert len(lines) >= 3  # the one tail line, then what came after
+    assert f"Node /{ip1}:7000 is now part of the cluster" in "\n".join(lines[1:])

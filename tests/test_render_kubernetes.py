@@ -316,7 +316,7 @@ def test_pdb_and_network_policy() -> None:
     assert cidrs == ["10.1.0.0/17", "10.2.0.0/17"]
     assert {"podSelector": {}} in rule["from"]
     existing = load_example("existing-clusters")
-    assert m.peer_cidrs(existing) == ["10.9.0.0/16", "10.19.0.0/16"]
+    assert m.peer_cidrs(existing) == ["10.9.0.0/17", "10.9.192.0/18", "10.19.0.0/16"]
 
 
 def test_admin_secret() -> None:

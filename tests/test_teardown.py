@@ -24,8 +24,8 @@ from multidc_core import naming
 from multidc_core.corefile import insert_server_blocks
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
-from tasks.azure_network import shared_key_block_name
 from tasks.cassandra import admin_block_name
+from tasks.vpn_key import shared_key_block_name
 from tests import sandbox_steps as steps
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

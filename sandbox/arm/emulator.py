@@ -18,8 +18,9 @@ from sandbox.arm.hooks import ArmHooks, DefaultHooks
 from sandbox.arm.ids import key
 from sandbox.arm.injected import Injected
 from sandbox.arm.operations import Operation, Operations, iso, retry_after
+from sandbox.arm.rbac import Rbac
 from sandbox.arm.store import Store
-from sandbox.arm.types import SPECS, TENANT_ID, TypeSpec, build
+from sandbox.arm.types import SPECS, TypeSpec, build
 from sandbox.clock import AZURE_DURATIONS, Clock
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class ArmEmulator(Injected):
         self.durations = dict(durations or {})
         self.faults = faults or Faults()
         self.store = Store(clock.now)
+        self.rbac = Rbac(self.store, clock, lambda: self.duration_of("principal_replication"))
         self.ops = Operations()
         self.url = ""
         self.ca_path: Path | None = None
@@ -106,6 +108,10 @@ class ArmEmulator(Injected):
         self._log.append({"time": self.clock.now(), "method": method, "path": path, "status": status, "body": body})
 
     # --- time -----------------------------------------------------------------------------
+
+    def duration_of(self, kind: str) -> float:
+        """Real seconds of an Azure duration (AZURE_DURATIONS, or this emulator's override)."""
+        return self.clock.scaled(self.durations.get(kind, AZURE_DURATIONS.get(kind, 5)))
 
     def duration(self, spec: TypeSpec) -> float:
         kind = spec.duration_kind or "resource_group"
@@ -233,8 +239,8 @@ class ArmEmulator(Injected):
             self._check_subnet_in_vnet(resource)
         elif t == derived.CLUSTER:
             self._cluster_identity(resource, existing)
-        elif t == "microsoft.authorization/roleassignments":
-            self._check_role_assignment(resource, existing)
+        elif t == derived.ROLE_ASSIGNMENT:
+            self.rbac.check_role_assignment(resource, existing)
         if spec.check:
             spec.check(self.store, resource)
         if existing_rec:
@@ -255,6 +261,8 @@ class ArmEmulator(Injected):
                 if key(old["id"]) not in keep:
                     self.store.delete(old["id"])  # a VNet PUT replaces its subnet list, as in Azure
             op_ids += [s["id"] for s in subnets]
+        if existing is None and t == derived.IDENTITY:
+            self.rbac.born(resource["properties"]["principalId"])
         if not spec.duration_kind:
             if spec.has_state:
                 resource["properties"]["provisioningState"] = "Succeeded"
@@ -263,6 +271,8 @@ class ArmEmulator(Injected):
         failure = self.faults.provisioning_failure(rid)
         error = ({"code": failure.code, "message": failure.message} if failure
                  else lifecycle.dependency_conflict(self.store, resource))
+        if t == derived.CLUSTER and error is None and existing is None:
+            error = self.rbac.cluster_subnet_error(resource)  # AKS joins the nodes as the cluster identity
         rg_sub = rid.split("/")[2]
         op = self.ops.start("put", op_ids, rg_sub, spec.type_name.split("/")[0], resource.get("location") or
                             self._location_of(rid), now, self.duration(spec), error)
@@ -375,44 +385,3 @@ class ArmEmulator(Injected):
             old = (existing or {}).get("identity") or {}
             ident["principalId"] = old.get("principalId") or str(uuid.uuid4())
             ident["tenantId"] = old.get("tenantId") or "72f988bf-86f1-41af-91ab-2d7cd011db47"
-
-    def known_principals(self) -> set[str]:
-        ids = {(i["properties"].get("principalId") or "").lower() for i in self.store.of_type(derived.IDENTITY)}
-        for mc in self.store.of_type(derived.CLUSTER):
-            ids.add(((mc.get("identity") or {}).get("principalId") or "").lower())
-            kubelet = (mc["properties"].get("identityProfile") or {}).get("kubeletidentity") or {}
-            ids.add((kubelet.get("objectId") or "").lower())
-        return ids - {""}
-
-    def _check_role_assignment(self, ra: dict[str, Any], existing: dict[str, Any] | None) -> None:
-        """Azure RBAC's rules: scope exists, principal known, names unique in the tenant, one grant per triple.
-
-        Role assignment names are unique in the whole Entra tenant, whatever their scope; the emulator is
-        one tenant holding every subscription, so a name is looked up across all of them.
-        """
-        p = ra["properties"]
-        scope = p["scope"]
-        if scope != "/" and key(scope).count("/") > 2 and self.store.get(scope) is None:
-            raise not_found(scope, "ResourceGroupNotFound" if key(scope).count("/") == 4 else "ResourceNotFound")
-        if p["principalId"].lower() not in self.known_principals():
-            raise bad_request("PrincipalNotFound", f"Principal {p['principalId']} does not exist in the directory "
-                              f"{TENANT_ID}.")
-        same_name = existing or next((o for o in self.store.of_type(derived.ROLE_ASSIGNMENT)
-                                      if o["name"].lower() == ra["name"].lower()), None)
-        if same_name is not None:
-            old = same_name["properties"]
-            if (key(old["scope"]), old["principalId"].lower(), _role_guid(old)) != (
-                    key(scope), p["principalId"].lower(), _role_guid(p)):
-                raise ArmError(409, "RoleAssignmentUpdateNotPermitted",
-                               "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
-            return
-        for other in self.store.of_type(derived.ROLE_ASSIGNMENT):
-            op = other["properties"]
-            if (key(op["scope"]) == key(scope) and op["principalId"].lower() == p["principalId"].lower()
-                    and _role_guid(op) == _role_guid(p)):
-                raise ArmError(409, "RoleAssignmentExists", f"The role assignment already exists. The ID of the "
-                               f"existing role assignment is {other['name']}.")
-
-
-def _role_guid(props: dict[str, Any]) -> str:
-    return str(props["roleDefinitionId"]).rsplit("/", 1)[-1].lower()

@@ -41,6 +41,7 @@ class KubeCluster:
         flavor: str = "aks",
         pod_cidr: str = "10.244.0.0/16",
         lb_cidr: str | None = None,
+        node_cidr: str | None = None,
         service_cidr: str = "10.0.0.0/16",
         dns_service_ip: str = "10.0.0.10",
         zones: Sequence[str] = ("1", "2", "3"),
@@ -56,6 +57,8 @@ class KubeCluster:
         self.pod_cidr, self.service_cidr, self.dns_service_ip = pod_cidr, service_cidr, dns_service_ip
         # An AKS internal load balancer takes its frontend address from the node subnet.
         self.lb_cidr = lb_cidr or pod_cidr
+        # Nodes share the pods' subnet (Azure CNI, default VPC CNI) unless given their own.
+        self.node_cidr = node_cidr or pod_cidr
         self.zones, self.node_count = list(zones), node_count
         self.clock = clock or Clock()
         self.runtime: PodRuntime = runtime or DefaultRuntime()
@@ -82,7 +85,7 @@ class KubeCluster:
 
     def _bootstrap(self) -> None:
         objs = system_objects(self.flavor, self.service_cidr, self.dns_service_ip)
-        objs += nodes(self.flavor, self.name, self.pod_cidr, self.zones, self.node_count)
+        objs += nodes(self.flavor, self.name, self.node_cidr, self.zones, self.node_count)
         objs += storage_classes(self.flavor)
         for obj in objs:
             obj.setdefault("apiVersion", BY_KIND[obj["kind"]].api_version)
@@ -213,6 +216,10 @@ class KubeCluster:
     def crash_loop(self, namespace: str, pod: str, times: int | None = 3) -> None:
         """The pod's container crashes on its next `times` starts (None: until cleared)."""
         self._on_loop(lambda: self.faults.crash_loops.__setitem__((namespace, pod), times))
+
+    def wrong_probe(self, namespace: str, pod: str, command: list[str]) -> None:
+        """The kubelet runs `command` as the pod's readiness probe (a probe gone wrong) until cleared."""
+        self._on_loop(lambda: self.faults.probes.__setitem__((namespace, pod), list(command)))
 
     def clear_crash_loop(self, namespace: str, pod: str) -> None:
         self._on_loop(lambda: self.faults.crash_loops.pop((namespace, pod), None))

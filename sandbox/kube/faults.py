@@ -20,6 +20,8 @@ class KubeFaults:
     crash_loops: dict[tuple[str, str], int | None] = field(default_factory=dict)
     # (namespace, pod) whose container is held stopped until started again.
     stopped: set[tuple[str, str]] = field(default_factory=set)
+    # (namespace, pod) -> the readiness probe command the kubelet runs instead of the pod's own.
+    probes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def attach_delay(self, namespace: str) -> AttachDelay:
         return self.attach_delays.get(namespace) or self.attach_delays.get("") or AttachDelay()
@@ -42,15 +44,18 @@ class KubeFaults:
         self.attach_delays.clear()
         self.crash_loops.clear()
         self.stopped.clear()
+        self.probes.clear()
 
     def dump(self) -> dict[str, Any]:
         return {
             "attach_delays": {ns: vars(d) for ns, d in self.attach_delays.items()},
             "crash_loops": [[ns, pod, n] for (ns, pod), n in self.crash_loops.items()],
             "stopped": sorted([ns, pod] for ns, pod in self.stopped),
+            "probes": [[ns, pod, cmd] for (ns, pod), cmd in self.probes.items()],
         }
 
     def load(self, data: dict[str, Any]) -> None:
         self.attach_delays = {ns: AttachDelay(**d) for ns, d in data.get("attach_delays", {}).items()}
         self.crash_loops = {(ns, pod): n for ns, pod, n in data.get("crash_loops", [])}
         self.stopped = {(ns, pod) for ns, pod in data.get("stopped", [])}
+        self.probes = {(ns, pod): list(cmd) for ns, pod, cmd in data.get("probes", [])}

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.kube.initcontainers import EmptyDirs, mounted_files, run_init_containers
 from sandbox.kube.ipam import allocate
 from sandbox.kube.podenv import configmap_files, resolve_env
+from sandbox.kube.runtime import ExecResult
 from sandbox.kube.store import Obj, key_of, timestamp
 
 if TYPE_CHECKING:
@@ -369,14 +370,19 @@ class PodLifecycle:
         probe = main.get("readinessProbe")
         if self._system(pod) or not probe:
             return True
-        command = (probe.get("exec") or {}).get("command")
+        meta = pod["metadata"]
+        command = self.ctl.faults.probes.get((meta["namespace"], meta["name"])) or (
+            probe.get("exec") or {}).get("command")
         if not command:  # tcpSocket / httpGet: whether the process serves, as the runtime knows it
             return bool(self.ctl.runtime.ready(self.ctl.cluster, pod))
         try:
             env = resolve_env(self.ctl.store, pod, main)
             result = self.ctl.runtime.exec(self.ctl.cluster, pod, main["name"], list(command), env)
-        except Exception:  # a probe that cannot run is a failed probe
-            return False
+        except Exception as exc:  # a probe that cannot run is a failed probe
+            result = ExecResult(126, "", str(exc))
+        if result.returncode != 0:  # the kubelet's prober records the failure with the probe's output
+            self.ctl.emit(pod, "Unhealthy", f"Readiness probe failed: {(result.stdout + result.stderr).strip()}",
+                          "Warning")
         return result.returncode == 0
 
     def stop_container(self, pod: Obj) -> None:

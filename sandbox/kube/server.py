@@ -142,7 +142,7 @@ class ApiServer:
             if pod is None:
                 raise not_found(res, name)
             if sub == "log" and request.method == "GET":
-                return pod_log(request, pod, self.logs_of)
+                return await pod_log(request, pod, self.logs_of, lambda: self.store.get(("", "Pod", ns, name)))
             if sub == "exec":
                 return await self.exec_handler(request, pod)
         method, query = request.method, request.query

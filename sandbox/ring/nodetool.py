@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
+from sandbox.ring import syslog
 from sandbox.ring.model import NTS, SIMPLE, SYSTEM_KEYSPACES, Keyspace
 from sandbox.ring.node import Node
 
@@ -131,7 +132,7 @@ def _repair(sim: RingSim, node: Node, params: list[str]) -> ExecResult:
     now = sim.clock.now()
     busy = [k for k, until in ring.repairs.items() if until > now and ks in (None, k)]
     if busy:
-        node.note(f"ERROR Repair of {ks or 'all keyspaces'} refused: {ALREADY_REPAIRING}")
+        node.note(syslog.line(now, "ERROR", "repair", f"Repair of {ks or 'all keyspaces'} refused: {ALREADY_REPAIRING}"))
         return ExecResult(2, "", f"{REPAIR_FAILED}{ALREADY_REPAIRING}\n")
     azure_s = sim.repair_seconds(node, ks)
     seconds = sim.clock.scaled(azure_s)
@@ -140,7 +141,8 @@ def _repair(sim: RingSim, node: Node, params: list[str]) -> ExecResult:
         ring.repairs[k] = now + seconds
     sim.repair(node, ks, full)
     options = f"(parallelism: parallel, primary range: false, incremental: {str(not full).lower()})"
-    node.note(f"INFO Starting repair command #1, repairing keyspace {label} with repair options {options}")
+    node.note(syslog.line(now, "INFO", "repair",
+                          f"Starting repair command #1, repairing keyspace {label} with repair options {options}"))
     out = (
         f"Starting repair command #1, repairing keyspace {label} with repair options {options}\n"
         f"Repair session for {label} finished\nRepair completed successfully\n"

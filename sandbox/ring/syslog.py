@@ -12,6 +12,7 @@ The messages are the real ones, with the class that logs them (apache/cassandra,
 - CassandraRoleManager.setupDefaultRole: "Created default superuser role 'cassandra'"
 - PipelineConfigurator: "Starting listening for CQL clients on /0.0.0.0:9042 (unencrypted)..."
 - CassandraDaemon: "Startup complete"; Gossiper.announceShutdown: "Announcing shutdown"
+- RepairRunnable: "Starting repair command #1, repairing keyspace ks with repair options (...)"
 Line numbers (%L) are the class's, not exact: nothing parses them.
 """
 
@@ -33,6 +34,7 @@ WHERE = {
     "roles": ("OptionalTasks:1", "CassandraRoleManager.java:436"),
     "cql": ("main", "PipelineConfigurator.java:129"),
     "shutdown": ("StorageServiceShutdownHook", "Gossiper.java:2202"),
+    "repair": ("Repair-Task:1", "RepairRunnable.java:287"),
 }
 
 
