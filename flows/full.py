@@ -19,7 +19,7 @@ from prefect.variables import Variable
 from pydantic import BaseModel, Field
 from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
-from flows.plan import publish_plan
+from flows.plan import publish_changes, publish_plan
 from flows.provision import MAX_WORKERS, ProvisionResult, load_cloud, submit_provision
 from flows.ring import RingResult, submit_ring
 from flows.spec_ref import SpecRef
@@ -28,6 +28,7 @@ from multidc_core.spec import Provider, RingSpec
 from multidc_core.verify_model import RingReport
 from tasks.clusters import check_reachable
 from tasks.kube_objects import KubeWaits
+from tasks.ring_changes import dcs_to_add, without_bootstrap
 
 # One run at a time changes a ring: multidc and teardown hold the same lock, a Prefect global
 # concurrency limit of 1 named multidc-ring-<ring>, created on first use. Its lease is renewed
@@ -43,6 +44,10 @@ RING_LOCK_TRIES = 3
 
 class RingBusyError(RuntimeError):
     """Another flow run is changing this ring; this run changed nothing."""
+
+
+class RingChangeRefused(RuntimeError):
+    """The spec asks for a change of the live ring that multidc/full does not make; nothing was changed."""
 
 
 class _SlowGrant(Exception):
@@ -161,6 +166,13 @@ def _build(
     spec: SpecRef, ring: RingSpec, cloud_block: str, verify: bool, waits: KubeWaits | None
 ) -> FullResult:
     summary = publish_plan(spec)
+    changes = publish_changes(ring)  # before any change: the spec against the live ring
+    refusal = changes.refusal() if changes else None
+    if refusal:
+        raise RingChangeRefused(f"ring {ring.name}: {refusal}")
+    adding = dcs_to_add(ring, changes)
+    if adding:
+        get_run_logger().info("adding %s to the live ring: no bootstrap, then rebuild", ", ".join(adding))
     provision = submit_provision(ring, load_cloud(cloud_block)) if ring.azure_dcs else None
     ready: dict[str, list[PrefectFuture[Any]]] = {}
     for dc in ring.datacenters:
@@ -170,7 +182,9 @@ def _build(
         else:
             ready[dc.name] = [check_reachable.submit(ring, dc.name)]
     links: list[PrefectFuture[Any]] = list(provision.links) if provision else []
-    deployed = submit_ring(ring, waits=waits, cluster_ready=ready, interconnect=links)
+    deployed = submit_ring(
+        without_bootstrap(ring, adding), waits=waits, cluster_ready=ready, interconnect=links, adding=adding
+    )
     wait(deployed.order)  # every step, Azure ones upstream too, ends inside the ring lock, even on failure
     for f in (f for fs in ready.values() for f in fs):
         if f.state.is_failed() or f.state.is_crashed():

@@ -7,6 +7,9 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.spec_ref import SpecRef
 from multidc_core.plan import build_plan, render_files
+from multidc_core.ring_changes import RingChanges
+from multidc_core.spec import RingSpec
+from tasks.ring_changes import live_changes
 
 
 def publish_plan(spec_ref: SpecRef) -> str:
@@ -24,9 +27,32 @@ def publish_plan(spec_ref: SpecRef) -> str:
     return summary
 
 
+def publish_changes(spec: RingSpec) -> RingChanges | None:
+    """Read the live ring and publish the plan of changes (added, removed, changed DCs) as an artifact.
+
+    Returns the changes, or None when no DC of the spec runs a node that answers (a first build, or
+    a ring that cannot be reached): the artifact then says the live ring cannot be seen.
+    """
+    seen = live_changes(spec)
+    if seen is None:
+        markdown = (f"# Plan of changes for ring {spec.name}\n\nCannot see the live ring: no datacenter of the "
+                    "spec answered `nodetool status` (a first build, or clusters not reachable from here).\n")
+        changes = None
+    else:
+        dc, changes = seen
+        markdown = changes.to_markdown(spec.name, dc)
+    create_markdown_artifact(
+        key=f"changes-{spec.name}", markdown=markdown, description=f"Plan of changes of ring {spec.name}"
+    )
+    get_run_logger().info("%s", markdown.strip().replace("\n\n", "\n"))
+    return changes
+
+
 @flow(name="plan-ring")
 def plan_ring(spec: SpecRef) -> str:
-    """Validate the ring spec and publish its step graph; no cloud or cluster is touched.
+    """Validate the ring spec, publish its step graph and, when the ring runs, its plan of changes.
+
+    Nothing is changed: the live ring is only read (`nodetool status` in one of its DCs).
 
     Args:
         spec: The ring spec, as a YAML path or a saved block.
@@ -34,4 +60,6 @@ def plan_ring(spec: SpecRef) -> str:
     Returns:
         A short summary of the plan.
     """
-    return publish_plan(spec)
+    summary = publish_plan(spec)
+    publish_changes(spec.load())
+    return summary

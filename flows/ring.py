@@ -22,6 +22,7 @@ from tasks.cassandra import (
 )
 from tasks.dns import check_dns, ensure_dns_exposed, ensure_dns_forwarding
 from tasks.kube_objects import Applied, KubeWaits
+from tasks.ring_changes import rebuild_dc
 
 # Each DC holds up to nine waiting threads (DNS, Secret, forwarding, two checks, two applies,
 # two waits): 96 covers ten DCs. Python's default pool (cores + 4) would let waiting tasks starve
@@ -48,6 +49,9 @@ class RingResult(BaseModel):
     datacenters: dict[str, DatacenterResult] = Field(description="Per DC, in spec order.")
     auth: str = Field(description="Login that configured auth: cassandra (first run), admin or none.")
     keyspaces: list[str] = Field(description="Keyspaces created or confirmed.")
+    rebuilt: dict[str, str] = Field(
+        default_factory=dict, description="Per DC added to the live ring: its `nodetool rebuild`, node by node."
+    )
 
 
 @dataclass
@@ -63,6 +67,7 @@ class RingFutures:
     ready: dict[str, PrefectFuture[str]] = field(default_factory=dict)
     auth: PrefectFuture[str] | None = None
     keyspaces: PrefectFuture[list[str]] | None = None
+    rebuilt: dict[str, PrefectFuture[str]] = field(default_factory=dict)
     order: list[PrefectFuture[Any]] = field(default_factory=list)
 
     def add(self, future: PrefectFuture[T]) -> PrefectFuture[T]:
@@ -90,7 +95,12 @@ class RingFutures:
                 ready=ready.result(),
             )
         assert self.auth is not None and self.keyspaces is not None
-        return RingResult(datacenters=dcs, auth=self.auth.result(), keyspaces=self.keyspaces.result())
+        return RingResult(
+            datacenters=dcs,
+            auth=self.auth.result(),
+            keyspaces=self.keyspaces.result(),
+            rebuilt={dc: f.result() for dc, f in self.rebuilt.items()},
+        )
 
 
 def submit_ring(
@@ -100,6 +110,7 @@ def submit_ring(
     forward_dns: bool = True,
     cluster_ready: Mapping[str, Futures] | None = None,
     interconnect: Futures = (),
+    adding: Sequence[str] = (),
 ) -> RingFutures:
     """Submit the ring's steps inside the calling flow, with as much overlap as is safe.
 
@@ -117,6 +128,9 @@ def submit_ring(
         forward_dns: False when DNS forwarding is someone else's job (it is still checked).
         cluster_ready: Per DC, futures that finish when its cluster's API is reachable.
         interconnect: Futures that finish when the clusters' networks reach each other.
+        adding: DCs joining a live ring (rendered with auto_bootstrap false, see
+            tasks.ring_changes.without_bootstrap): once every keyspace replicates to them, each
+            node of theirs runs `nodetool rebuild`, one node of the ring at a time.
     """
     w = waits or KubeWaits()
     ready_of = dict(cluster_ready or {})
@@ -180,6 +194,9 @@ def submit_ring(
     finals = list(out.final_checks.values())
     out.auth = out.add(configure_auth.submit(spec, w, wait_for=[*every, *finals], return_state=False))
     out.keyspaces = out.add(ensure_keyspaces.submit(spec, w, wait_for=[out.auth], return_state=False))
+    before: PrefectFuture[Any] = out.keyspaces
+    for dc in (d for d in names if d in adding):  # one DC after another: one node streams at a time
+        out.rebuilt[dc] = before = out.add(rebuild_dc.submit(spec, dc, w, wait_for=[before], return_state=False))
     return out
 
 

@@ -125,6 +125,9 @@ def cassandra_yaml(spec: RingSpec, dc: Datacenter) -> str:
         "internode_compression: dc",
         _setting(version, "batch_size_warn_threshold"),
         _setting(version, "batch_size_fail_threshold"),
+        # Unlisted in the stock file, read by Config.java (`auto_bootstrap = true`): a DC added to a live
+        # ring starts owning its ranges with no data, which `nodetool rebuild` then streams in.
+        *([] if dc.cassandra.auto_bootstrap else ["auto_bootstrap: false"]),
         "",
     ]
     return "\n".join(lines)

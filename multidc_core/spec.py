@@ -78,6 +78,16 @@ class CassandraDC(Strict):
     heap_new: str = Field(default="512M", description="HEAP_NEWSIZE, e.g. 512M.")
     cpu: IntText = Field(default="2", description="CPU request and limit per node.")
     memory: IntText = Field(default="8Gi", description="Memory request and limit per node.")
+    rebuild_from: str | None = Field(
+        default=None,
+        description="When this DC is added to a live ring: the DC its nodes stream their data from "
+        "(`nodetool rebuild -- <dc>`); default the first DC. Pick the nearest.",
+    )
+    auto_bootstrap: bool = Field(
+        default=True,
+        description="cassandra.yaml auto_bootstrap. multidc sets it false itself for a DC it adds to a live "
+        "ring (its data comes by rebuild); leave it out.",
+    )
 
 
 class AzureDC(Strict):

@@ -317,8 +317,17 @@ def _cassandra(spec: RingSpec) -> Iterator[Problem]:
             f"{rf} replicas per datacenter, but a datacenter has only {smallest} nodes",
             f"set it to at most {smallest}, or leave it out to use min(3, nodes)",
         )
+    names = [d.name for d in spec.datacenters]
     for i, dc in enumerate(spec.datacenters):
         yield from _cassandra_dc(f"datacenters[{i}].cassandra", dc)
+        source = dc.cassandra.rebuild_from
+        if source is not None and (source == dc.name or source not in names):
+            yield Problem(
+                f"datacenters[{i}].cassandra.rebuild_from",
+                f"{show(source)} is " + ("this datacenter itself" if source == dc.name else "not a datacenter of the spec"),
+                "name another datacenter of the spec (the nearest), or leave it out to use the first: "
+                + ", ".join(n for n in names if n != dc.name),
+            )
 
 
 def _cassandra_version(image: str, version: str | None) -> Iterator[Problem]:

@@ -183,7 +183,9 @@ class RingSim:
             ring = self.rings[seeds[0].ring_id or ""]
             members = self.members(ring.ring_id)
             joining = [m for m in members if m.up and self.state(m) == "J"]
-            if not is_seed and joining:
+            # StorageService.shouldBootstrap: auto_bootstrap and not a seed (and not bootstrapped before).
+            bootstraps = not is_seed and node.config.auto_bootstrap
+            if bootstraps and joining:
                 # StorageService.prepareForBootstrap with cassandra.consistent.rangemovement=true.
                 return self._crash(
                     node.node_id,
@@ -195,7 +197,7 @@ class RingSim:
             ring.members.append(node.node_id)
             node.ring_id, node.up, node.gossip_at = ring.ring_id, True, self.clock.now()
             self._gossip_up(node)
-            if not is_seed:  # seeds never auto-bootstrap; others stream and stay UJ for a while
+            if bootstraps:  # seeds and auto_bootstrap: false never stream; others do and stay UJ a while
                 node.joining_until = self.clock.now() + self.clock.duration("node_bootstrap")
                 node.note(syslog.line(self.clock.now(), "INFO", "storage", "JOINING: Starting to bootstrap..."))
                 self._stream_to(node, None)
@@ -330,8 +332,9 @@ class RingSim:
             + AZURE_DURATIONS["repair_per_remote_dc"] * len(remote)
         )
 
-    def rebuild(self, node: Node, source_dc: str | None) -> int:
-        return self._stream_to(node, source_dc)
+    def rebuild(self, node: Node, source_dc: str | None, keyspace: str | None = None) -> int:
+        """`nodetool rebuild`: the node streams every range it replicates from the source DC's live nodes."""
+        return self._stream_to(node, source_dc, keyspace)
 
     def _schedule_role_setup(self, node: Node) -> None:
         node.role_setup_at = self.clock.now() + self.clock.scaled(SUPERUSER_SETUP_DELAY_S) if node.config.auth else 0.0

@@ -31,6 +31,7 @@ class NodeConfig:
     auth: bool
     snitch: str
     version: str = "5.0"  # major.minor of the image
+    auto_bootstrap: bool = True  # Config.java `auto_bootstrap = true`; false: join owning ranges, stream nothing
 
 
 def _short_class(name: object) -> str:
@@ -81,7 +82,10 @@ def parse_config(ip: str, env: dict[str, str], conf: Conf, image: str = DEFAULT_
         dc, rack = rackdc.get("dc", "dc1"), rackdc.get("rack", "rack1")
     else:
         dc, rack = "datacenter1", "rack1"  # SimpleSnitch and friends ignore cassandra-rackdc.properties
-    return NodeConfig(cluster_name, dc, rack, seeds, num_tokens, auth, snitch, version)
+    auto_bootstrap = conf_map.get("auto_bootstrap", True)
+    if not isinstance(auto_bootstrap, bool):
+        raise ValueError(f"Invalid yaml: auto_bootstrap {auto_bootstrap!r} is not a boolean")
+    return NodeConfig(cluster_name, dc, rack, seeds, num_tokens, auth, snitch, version, auto_bootstrap)
 
 
 def _yaml_seeds(conf: dict[str, Any]) -> str:

@@ -152,6 +152,39 @@ def _repair(sim: RingSim, node: Node, params: list[str]) -> ExecResult:
     return ExecResult(0, out, "", seconds)
 
 
+# Rebuild.java's options that take a value (keyspace, tokens, sources); `--` ends the options.
+REBUILD_VALUED = ("-ks", "--keyspace", "-ts", "--tokens", "-s", "--sources")
+
+
+def _rebuild(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
+    """`nodetool rebuild [-ks ks] [--] [<src-dc-name>]`: stream this node's ranges from the DC (any DC when
+    none is named); StorageService.rebuild refuses a DC the ring does not know. Returns when it ends."""
+    from sandbox.ring.cluster import ExecResult
+
+    positional: list[str] = []
+    keyspace: str | None = None
+    it = iter(args)
+    for a in it:
+        if a == "--":
+            positional += list(it)
+        elif a in REBUILD_VALUED:
+            value = next(it, None)
+            keyspace = value if a in ("-ks", "--keyspace") else keyspace
+        elif not a.startswith("-"):
+            positional.append(a)
+    src = positional[0] if positional else None
+    members = sim.members(node.ring_id)
+    known = sorted({m.config.dc for m in members})
+    if src is not None and src not in known:
+        return ExecResult(2, "", f"error: Provided datacenter '{src}' is not a valid datacenter, available "
+                          f"datacenters are: {','.join(known)}\n")
+    if src is not None and not any(m.config.dc == src and sim.live_from(node)(m) for m in members if m is not node):
+        return ExecResult(2, "", f"error: Unable to find sufficient sources for streaming from DC {src}\n")
+    copied = sim.rebuild(node, src, keyspace)
+    node.note(f"INFO rebuild from dc: {src or '(any dc)'}, (All keyspaces), (All tokens): {copied} partitions")
+    return ExecResult(0, "", "", sim.clock.duration("node_bootstrap"))
+
+
 def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
     from sandbox.ring.cluster import JMX_DOWN, ExecResult
 
@@ -189,12 +222,5 @@ def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
     if cmd == "reloadseeds":
         return ExecResult(0, reload_seeds(sim, node), "")
     if cmd == "rebuild":
-        positional = [p for p in params if not p.startswith("-")]
-        src = positional[0] if positional else None
-        if src is not None and not any(
-            m.config.dc == src and sim.live_from(node)(m) for m in sim.members(node.ring_id) if m is not node
-        ):
-            return ExecResult(2, "", f"error: Unable to find sufficient sources for streaming from DC {src}\n")
-        sim.rebuild(node, src)
-        return ExecResult(0, "", "")
+        return _rebuild(sim, node, rest[1:])
     return ExecResult(1, "", f"nodetool: Found unexpected parameters: [{cmd}]\n{USAGE}\n")
