@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kubernetes.client import CoreV1Api
+from kubernetes import watch
+from kubernetes.client import CoreV1Api, V1Pod
 
 from flows.ring import deploy_ring
 from multidc_core import naming
-from multidc_core.spec import RingSpec
+from multidc_core.spec import Datacenter, RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from sandbox.runtime import node_id
 from tasks.cassandra import configure_auth
@@ -32,6 +33,40 @@ def _with_auth(spec: RingSpec, auth: bool) -> RingSpec:
     return spec.model_copy(update={"cassandra": spec.cassandra.model_copy(update={"auth": auth})})
 
 
+def _ready(pod: V1Pod) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+
+
+def _most_down(spec: RingSpec, dc_name: str, down: dict[str, int], done: threading.Event) -> threading.Thread:
+    """Watches one DC for the most Cassandra pods missing or not Ready at the same time, from every event.
+
+    A watch sees each change of each pod, so a restart shorter than any polling interval still counts.
+    The list is taken before the thread starts: no change made after this call is missed."""
+    dc = spec.dc(dc_name)
+    core = CoreV1Api(rf.api(spec, dc_name))
+    selector = f"{naming.LABEL_APP}={naming.APP}"
+    listed = core.list_namespaced_pod(dc.namespace, label_selector=selector)
+    ready = {p.metadata.name: _ready(p) for p in listed.items}
+    down[dc_name] = dc.cassandra.nodes - sum(ready.values())
+    return threading.Thread(target=_follow, args=(core, dc, listed.metadata.resource_version, ready, down, done),
+                            daemon=True)
+
+
+def _follow(core: CoreV1Api, dc: Datacenter, version: str, ready: dict[str, bool], down: dict[str, int],
+            done: threading.Event) -> None:
+    selector = f"{naming.LABEL_APP}={naming.APP}"
+    while not done.is_set():
+        for event in watch.Watch().stream(core.list_namespaced_pod, dc.namespace, label_selector=selector,
+                                          resource_version=version, timeout_seconds=1):
+            pod = event["object"]
+            version = pod.metadata.resource_version
+            if event["type"] == "DELETED":
+                ready.pop(pod.metadata.name, None)
+            else:
+                ready[pod.metadata.name] = _ready(pod)
+            down[dc.name] = max(down[dc.name], dc.cassandra.nodes - sum(ready.values()))
+
+
 def test_a_changed_cassandra_yaml_restarts_the_pods_one_at_a_time(sandbox: ThreadedWorld) -> None:
     kubeconfig = sandbox.add_existing("seed-blog")
     spec = _with_auth(rf.existing_spec(kubeconfig, nodes=3), False)
@@ -43,24 +78,15 @@ def test_a_changed_cassandra_yaml_restarts_the_pods_one_at_a_time(sandbox: Threa
     spec = _with_auth(spec, True)
     down: dict[str, int] = {}
     done = threading.Event()
-
-    def watch() -> None:  # the most Cassandra pods of one DC missing or not Ready at the same time
-        while not done.is_set():
-            for dc in spec.datacenters:
-                pods = CoreV1Api(rf.api(spec, dc.name)).list_namespaced_pod(
-                    dc.namespace, label_selector=f"{naming.LABEL_APP}={naming.APP}").items
-                ready = sum(1 for p in pods if any(c.type == "Ready" and c.status == "True"
-                                                   for c in p.status.conditions or []))
-                down[dc.name] = max(down.get(dc.name, 0), dc.cassandra.nodes - ready)
-            time.sleep(0.01)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
+    watchers = [_most_down(spec, dc.name, down, done) for dc in spec.datacenters]
+    for watcher in watchers:
+        watcher.start()
     try:
         deploy_ring(spec, waits=rf.FAST)
     finally:
         done.set()
-        watcher.join(10)
+        for watcher in watchers:
+            watcher.join(10)
     assert down == {dc.name: 1 for dc in spec.datacenters}  # every DC rolled, never two pods down at once
     for dc in spec.datacenters:
         pods = CoreV1Api(rf.api(spec, dc.name)).list_namespaced_pod(
