@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 # Delays the field notes do not give, in Azure seconds (scaled by the clock like AZURE_DURATIONS).
 KUBE_DURATIONS: dict[str, float] = {
     "retry": 5,  # re-check of something pending (a missing Secret, an unschedulable pod)
-    "probe_period": 10,  # readiness probe periodSeconds
     "backoff_base": 10,  # kubelet crash-loop back-off: 10 s doubling up to 300 s
     "backoff_max": 300,
 }

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 ZONE = "topology.kubernetes.io/zone"
 SYSTEM_NAMESPACES = ("kube-system",)  # their pods are the emulator's own; the runtime never sees them
 
+# The kubelet's default readiness periodSeconds (k8s.io/api core/v1 Probe: "Default to 10 seconds").
+KUBELET_PROBE_PERIOD_S = 10.0
+PROBE_FLOOR_S = 0.5  # real seconds between two probes of one pod, at the least
+
 
 def is_ready(pod: Obj) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True"
@@ -86,7 +90,7 @@ class PodLifecycle:
         elif not self._volumes_ready(pod):
             return
         elif state.get("running"):
-            self.ctl.after(f"{pod['metadata']['uid']}:probe", self.ctl.duration("probe_period"),
+            self.ctl.after(f"{pod['metadata']['uid']}:probe", self._probe_period(pod),
                            lambda: self.probe(key_of(pod)))
         elif (state.get("waiting") or {}).get("reason") != "CrashLoopBackOff":
             # The back-off timer restarts a crash-looping container; everything else starts now.
@@ -361,8 +365,15 @@ class PodLifecycle:
         ready = self._probe_ready(pod)
         self._set_containers(pod, self._main_state(pod), ready=ready)
         self.ctl.store.update(pod)
-        self.ctl.after(f"{pod['metadata']['uid']}:probe", self.ctl.duration("probe_period"),
-                       lambda: self.probe(key))
+        self.ctl.after(f"{pod['metadata']['uid']}:probe", self._probe_period(pod), lambda: self.probe(key))
+
+    def _probe_period(self, pod: Obj) -> float:
+        """The probe's periodSeconds (the kubelet's default 10), scaled, but never under PROBE_FLOOR_S of
+        real time: an exec probe costs the simulator real CPU (a whole `nodetool status`) however fast
+        simulated time runs, and a ring of 20 pods probing every few milliseconds starved every exec."""
+        probe = pod["spec"]["containers"][0].get("readinessProbe") or {}
+        period = self.ctl.clock.scaled(float(probe.get("periodSeconds") or KUBELET_PROBE_PERIOD_S))
+        return max(period, PROBE_FLOOR_S)
 
     def _probe_ready(self, pod: Obj) -> bool:
         """The main container's readiness probe, run as the kubelet does; no probe: Ready once running."""
