@@ -97,7 +97,7 @@ def efficiency(out: Report, tmp: Path, mode: str, dcs: int, nodes: int, ts: floa
                extra: bool = False) -> tuple[Run, float]:
     name = f"bench-{mode.split('-')[0]}-{dcs}x{nodes}"
     path, spec = write_spec(tmp, name, dcs, nodes, mode)
-    chain = critical_chain(spec)
+    chain = critical_chain(spec, time_scale=ts)
     block = f"{name}-cloud"
     with sandbox(tmp / name, ts, block) as tw:
         run = run_full(tw, name, path, block, ts)
