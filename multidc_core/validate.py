@@ -7,6 +7,7 @@ import re
 import typing
 from collections.abc import Iterator
 
+from multidc_core import naming
 from multidc_core.problems import Problem, show
 from multidc_core.spec import (
     AZURE_NAME,
@@ -102,7 +103,7 @@ def _names(spec: RingSpec) -> Iterator[Problem]:
             "rack name",
         )
         if dc.provider is Provider.AZURE and DNS1123_LABEL.match(dc.name):
-            aks = f"{spec.name}-{dc.name}-aks"
+            aks = naming.cluster_name(spec.name, dc.name)
             if len(aks) > AKS_NAME_MAX:
                 yield Problem(
                     f"{p}.name",

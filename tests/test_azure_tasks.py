@@ -15,6 +15,7 @@ from blocks.kube import load_kubeconfig
 from multidc.sandbox_cmd import sandbox_cloud as cli_sandbox_cloud
 from multidc_core import naming
 from multidc_core.load import load_spec
+from multidc_core.naming import shared_key_block_name
 from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator, arm_in_thread
 from sandbox.clock import Clock
@@ -29,7 +30,6 @@ from tasks.azure_network import (
     wait_connected,
 )
 from tasks.identity import ensure_identity, ensure_role_assignment
-from tasks.vpn_key import shared_key_block_name
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TIME_SCALE = 0.0005  # a 45-minute gateway takes 1.35 s

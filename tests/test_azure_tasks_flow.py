@@ -14,9 +14,9 @@ from blocks.kube import load_kubeconfig
 from flows.provision import ProvisionResult, provision_azure
 from multidc_core import naming
 from multidc_core.load import load_spec
+from multidc_core.naming import shared_key_block_name
 from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
-from tasks.vpn_key import shared_key_block_name
 from tests.prefect_logs import flow_run_logs
 from tests.test_azure_tasks import EXAMPLES, TIME_SCALE, running_emulator, sandbox_cloud, writes
 

@@ -16,7 +16,7 @@ from multidc_core import naming
 from multidc_core.spec import Datacenter, RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from sandbox.runtime import node_id
-from tasks.cassandra import configure_auth
+from tasks.cassandra_cql import configure_auth
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_auth_taken_over
 

@@ -16,7 +16,7 @@ from multidc_core import naming
 from multidc_core.load import load_spec
 from multidc_core.spec import Cloud
 from sandbox.harness import ThreadedWorld, world_in_thread
-from sandbox.serve import EXISTING_PRESETS
+from sandbox.presets import EXISTING_PRESETS
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_auth_taken_over, assert_one_ring
 

@@ -12,9 +12,10 @@ from prefect.blocks.system import Secret
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ring import MAX_WORKERS, RingResult, deploy_ring, submit_ring
+from multidc_core.naming import admin_block_name
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
-from tasks.cassandra import admin_block_name, admin_credentials
+from tasks.cassandra_admin import admin_credentials
 from tasks.dns import DnsCheckError
 from tasks.kube_objects import wait_until
 from tests import ring_fixtures as rf

@@ -13,7 +13,8 @@ from flows.ring import RingResult, deploy_ring
 from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
-from tasks.cassandra import admin_credentials, ensure_keyspaces
+from tasks.cassandra_admin import admin_credentials
+from tasks.cassandra_cql import ensure_keyspaces
 from tasks.verify import observe_ring
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_one_ring
