@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,24 +15,8 @@ from multidc_core.load import load_spec
 from multidc_core.naming import shared_key_block_name
 from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
+from tests.arm_fixtures import EXAMPLES, TIME_SCALE, writes
 from tests.prefect_logs import flow_run_logs
-from tests.test_azure_tasks import EXAMPLES, TIME_SCALE, running_emulator, sandbox_cloud, writes
-
-
-@pytest.fixture(scope="module")
-def arm_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("arm-state")
-
-
-@pytest.fixture
-def arm(arm_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
-    yield from running_emulator(arm_state, monkeypatch)
-
-
-@pytest.fixture
-def cloud(arm: ArmEmulator) -> AzureCloud:
-    return sandbox_cloud(arm)
-
 
 GATEWAY_S = 45 * 60 * TIME_SCALE
 CLUSTER_S = 10 * 60 * TIME_SCALE

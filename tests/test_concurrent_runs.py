@@ -19,8 +19,8 @@ from flows.teardown import teardown
 from multidc.sandbox_cmd import sandbox_cloud
 from multidc_core import naming
 from sandbox.harness import ThreadedWorld, world_in_thread
+from tests.arm_fixtures import TEST_DEADLINE_S
 from tests.paths import ROOT
-from tests.test_azure_tasks import TEST_DEADLINE_S
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 BLOCK = "concurrent-test-sandbox"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from kubernetes.client import CoreV1Api
 from prefect import flow, task
@@ -14,7 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.ring import MAX_WORKERS, RingResult, deploy_ring, submit_ring
 from multidc_core.naming import admin_block_name
 from multidc_core.spec import RingSpec
-from sandbox.harness import ThreadedWorld, world_in_thread
+from sandbox.harness import ThreadedWorld
 from tasks.cassandra_admin import admin_credentials
 from tasks.dns import DnsCheckError
 from tasks.kube_objects import wait_until
@@ -22,12 +19,6 @@ from tests import ring_fixtures as rf
 from tests.prefect_logs import flow_run_logs
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-
-@pytest.fixture()
-def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
-    with world_in_thread(tmp_path, time_scale=0.001) as tw:
-        yield tw
 
 
 def assert_one_ring(spec: RingSpec) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import yaml
 from flows.ring import RingResult, deploy_ring
 from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
-from sandbox.harness import ThreadedWorld, world_in_thread
+from sandbox.harness import ThreadedWorld
 from tasks.cassandra_admin import admin_credentials
 from tasks.cassandra_cql import ensure_keyspaces
 from tasks.verify import observe_ring
@@ -20,12 +19,6 @@ from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_one_ring
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-
-@pytest.fixture()
-def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
-    with world_in_thread(tmp_path, time_scale=0.001) as tw:
-        yield tw
 
 
 def existing(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from azure.mgmt.network.models import VirtualNetwork
 
@@ -15,22 +12,7 @@ from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
 from tasks.azure_network import ensure_public_ip, ensure_resource_group
 from tasks.teardown_azure import delete_dc_base, delete_links, delete_resource_group
-from tests.test_azure_tasks import EXAMPLES, running_emulator, sandbox_cloud, writes
-
-
-@pytest.fixture(scope="module")
-def arm_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("arm-state")
-
-
-@pytest.fixture
-def arm(arm_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
-    yield from running_emulator(arm_state, monkeypatch)
-
-
-@pytest.fixture
-def cloud(arm: ArmEmulator) -> AzureCloud:
-    return sandbox_cloud(arm)
+from tests.arm_fixtures import EXAMPLES, writes
 
 
 @pytest.fixture
