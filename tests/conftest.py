@@ -33,6 +33,18 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+# A Prefect test server takes ~40 s to start, a sandbox or an emulator seconds: a test using one is slow.
+SLOW_FIXTURES = frozenset(
+    {"prefect_harness", "sandbox", "world", "arm", "cloud", "azure", "arm_state_dir", "kube", "kube_rt"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` every e2e test and every test that uses a slow fixture (see pyproject's markers)."""
+    for item in items:
+        if item.get_closest_marker("e2e") or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 # --- fixtures several modules share (a module may still define its own of the same name) -------------
 
 

@@ -18,6 +18,8 @@ from sandbox.arm import ArmEmulator
 from tests.arm_fixtures import EXAMPLES, TIME_SCALE, writes
 from tests.prefect_logs import flow_run_logs
 
+pytestmark = pytest.mark.e2e
+
 GATEWAY_S = 45 * 60 * TIME_SCALE
 CLUSTER_S = 10 * 60 * TIME_SCALE
 

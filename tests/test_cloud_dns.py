@@ -20,7 +20,7 @@ from tests import ring_fixtures as rf
 from tests.kube_helpers import wait_for
 from tests.test_ring_deploy import assert_one_ring
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 AZURE_INTERNAL = {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
 AWS_NLB_INTERNAL = {

@@ -22,7 +22,7 @@ from sandbox.harness import ThreadedWorld, world_in_thread
 from tests.arm_fixtures import TEST_DEADLINE_S
 from tests.paths import ROOT
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 BLOCK = "concurrent-test-sandbox"
 # What one two-DC VPN ring is made of in ARM: per DC a group, VNet, gateway IP, gateway, identity,
 # grant and cluster; one connection each way.

@@ -18,7 +18,7 @@ from tasks.cassandra_cql import configure_auth
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_auth_taken_over
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def _with_auth(spec: RingSpec, auth: bool) -> RingSpec:

@@ -18,7 +18,7 @@ from sandbox.presets import EXISTING_PRESETS
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_auth_taken_over, assert_one_ring
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 AWS_NODES = ipaddress.ip_network("10.9.192.0/18")  # the seed-blog preset's node subnet
 

@@ -16,7 +16,7 @@ from multidc_core.load import load_spec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tests import ring_fixtures as rf
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 @pytest.fixture(scope="module")

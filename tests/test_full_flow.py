@@ -15,7 +15,7 @@ from sandbox.harness import ThreadedWorld, world_in_thread
 from tests.arm_fixtures import TEST_DEADLINE_S
 from tests.paths import ROOT
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 SPEC = ROOT / "examples" / "sandbox.yaml"
 
 

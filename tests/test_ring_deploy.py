@@ -18,7 +18,7 @@ from tasks.kube_objects import wait_until
 from tests import ring_fixtures as rf
 from tests.prefect_logs import flow_run_logs
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def assert_one_ring(spec: RingSpec) -> None:

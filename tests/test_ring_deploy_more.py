@@ -20,7 +20,7 @@ from tasks.kube_objects import KubeWaits, WaitTimeout, wait_until
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_auth_taken_over, assert_one_ring
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def test_three_azure_dcs_of_seeds_only_join_one_ring(sandbox: ThreadedWorld) -> None:

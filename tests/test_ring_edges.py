@@ -18,7 +18,7 @@ from tasks.verify import observe_ring
 from tests import ring_fixtures as rf
 from tests.test_ring_deploy import assert_one_ring
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def existing(

@@ -13,7 +13,7 @@ from benchmarks.reliability_secrets import scan
 from flows.full import multidc
 from tasks.kube_access import api_for, exec_in_pod
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def test_no_known_secret_is_found_anywhere_after_a_full_run(tmp_path: Path) -> None:

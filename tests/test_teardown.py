@@ -27,6 +27,8 @@ from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tests import sandbox_steps as steps
 
+pytestmark = pytest.mark.e2e
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RING = "tdown"
 CLOUD_BLOCK = "teardown-sandbox-arm"
