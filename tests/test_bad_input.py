@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchmarks.reliability_inputs import (
+from multidc_core import cql
+from multidc_core.load import load_spec
+from multidc_core.spec import Provider
+from tests.paths import ROOT
+from tests.reliability_inputs import (
     EXISTING_SPEC,
     NASTY,
     Case,
@@ -20,10 +24,6 @@ from benchmarks.reliability_inputs import (
     ok,
     sinks_of_accepted,
 )
-from multidc_core import cql
-from multidc_core.load import load_spec
-from multidc_core.spec import Provider
-from tests.paths import ROOT
 
 CASES = cases()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import reliability_matrix as matrix
+from tests import reliability_matrix as matrix
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import reliability_matrix as matrix
-from benchmarks.reliability_secrets import scan
 from flows.full import multidc
 from tasks.kube_access import api_for, exec_in_pod
+from tests import reliability_matrix as matrix
+from tests.reliability_secrets import scan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 

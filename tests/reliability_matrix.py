@@ -21,8 +21,8 @@ from unittest import mock
 
 import yaml
 
-from benchmarks import reliability_ring as ring_scenarios
 from multidc_core import naming
+from tests import reliability_ring as ring_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 TIME_SCALE = 0.001  # real seconds per Azure second: a 45-minute gateway takes 2.7 s
