@@ -230,6 +230,7 @@ RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 CONFIG_CHECKSUM_ANNOTATION = "multidc.io/config-checksum"  # sha256 of cassandra.yaml, in the pod template
 REVISION_LABEL = "controller-revision-hash"  # set by the StatefulSet controller on each pod
 CLUSTER_DOMAIN = "cluster.local"
+DATA_VOLUME = "data"  # the StatefulSet's volumeClaimTemplate, mounted at the data directory
 
 
 def statefulset_name(rack: str) -> str:
@@ -238,6 +239,11 @@ def statefulset_name(rack: str) -> str:
 
 def pod_name(rack: str, ordinal: int) -> str:
     return f"{statefulset_name(rack)}-{ordinal}"
+
+
+def pvc_name(pod: str) -> str:
+    """The pod's data PVC, as the StatefulSet controller names it: <claim template>-<pod>."""
+    return f"{DATA_VOLUME}-{pod}"
 
 
 def pod_fqdn(pod: str, namespace: str) -> str:

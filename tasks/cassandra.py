@@ -104,7 +104,7 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
     part = " seeds" if seeds_only else ""
     logged = -1
     for pod in pods:
-        pvc = f"data-{pod}"
+        pvc = n.pvc_name(pod)
         if pod not in n.seed_pods(d):
             _admit(api, spec, d, pod)
 
