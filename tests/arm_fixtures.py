@@ -21,6 +21,8 @@ from azure.mgmt.resource.resources import models as rm
 import sandbox.arm.emulator as arm_emulator
 from blocks.azure import AzureCloud
 from multidc.sandbox_cmd import sandbox_cloud as cli_sandbox_cloud
+from multidc_core import naming
+from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator, arm_in_thread
 from sandbox.clock import Clock
 
@@ -109,6 +111,21 @@ def sandbox_cloud(arm: ArmEmulator) -> AzureCloud:
     block = cli_sandbox_cloud({"arm_url": arm.url, "ca_path": str(arm.ca_path)}, deadline_s=TEST_DEADLINE_S)
     assert isinstance(block, AzureCloud)
     return block.model_copy(update={"poll_interval_seconds": 0.02, "retry_backoff_seconds": 0.01})
+
+
+def untagged_vnet(cloud: AzureCloud, spec: RingSpec, dc: str) -> str:
+    """The DC's VNet, by its ring name, created by hand without multidc's tags; returns its name."""
+    az = spec.dc(dc).azure
+    assert az is not None
+    name = naming.vnet_name(spec.name, dc)
+    cloud.network_client(az.subscription_id).virtual_networks.begin_create_or_update(
+        az.resource_group,
+        name,
+        nm.VirtualNetwork(
+            {"location": az.location, "properties": {"addressSpace": {"addressPrefixes": [str(az.vnet_cidr)]}}}
+        ),
+    ).result()
+    return name
 
 
 # --- builders for the two-DC topology, the way the product's tasks will call the SDK -------------

@@ -25,7 +25,7 @@ from tasks.azure_network import (
     wait_connected,
 )
 from tasks.identity import ensure_identity, ensure_role_assignment
-from tests.arm_fixtures import EXAMPLES, only, writes
+from tests.arm_fixtures import EXAMPLES, only, untagged_vnet, writes
 
 
 @pytest.fixture(scope="module")
@@ -54,20 +54,8 @@ def test_untagged_vnet_stops_the_run_before_any_write(
     cloud: AzureCloud, arm: ArmEmulator, spec: RingSpec
 ) -> None:
     dc = spec.azure_dcs[0].name
-    az = spec.azure_dcs[0].azure
-    assert az is not None
     ensure_resource_group.fn(cloud, spec, dc)
-    name = naming.vnet_name(spec.name, dc)
-    cloud.network_client(az.subscription_id).virtual_networks.begin_create_or_update(
-        az.resource_group,
-        name,
-        VirtualNetwork(
-            {
-                "location": az.location,
-                "properties": {"addressSpace": {"addressPrefixes": [str(az.vnet_cidr)]}},
-            }
-        ),
-    ).result()
+    name = untagged_vnet(cloud, spec, dc)
     before = writes(arm)
     with pytest.raises(ResourceNotOwnedError) as err:
         ensure_vnet.fn(cloud, spec, dc)

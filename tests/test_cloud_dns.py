@@ -18,7 +18,7 @@ from tasks.dns import DnsCheckError, ensure_dns_exposed
 from tasks.kube_objects import KubeError, KubeWaits
 from tests import ring_fixtures as rf
 from tests.kube_helpers import wait_for
-from tests.test_ring_deploy import assert_one_ring
+from tests.ring_fixtures import assert_one_ring
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 

@@ -16,7 +16,7 @@ from sandbox.harness import ThreadedWorld
 from sandbox.runtime import node_id
 from tasks.cassandra_cql import configure_auth
 from tests import ring_fixtures as rf
-from tests.test_ring_deploy import assert_auth_taken_over
+from tests.ring_fixtures import assert_auth_taken_over
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 

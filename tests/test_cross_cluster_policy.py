@@ -16,7 +16,7 @@ from multidc_core.spec import Cloud
 from sandbox.harness import ThreadedWorld
 from sandbox.presets import EXISTING_PRESETS
 from tests import ring_fixtures as rf
-from tests.test_ring_deploy import assert_auth_taken_over, assert_one_ring
+from tests.ring_fixtures import assert_auth_taken_over, assert_one_ring
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 

@@ -18,7 +18,7 @@ from tasks.cassandra import PodNotReadyError
 from tasks.dns import DnsCheckError, ensure_dns_exposed
 from tasks.kube_objects import KubeWaits, WaitTimeout, wait_until
 from tests import ring_fixtures as rf
-from tests.test_ring_deploy import assert_auth_taken_over, assert_one_ring
+from tests.ring_fixtures import assert_auth_taken_over, assert_one_ring
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 

@@ -16,7 +16,7 @@ from tasks.cassandra_admin import admin_credentials
 from tasks.cassandra_cql import ensure_keyspaces
 from tasks.verify import observe_ring
 from tests import ring_fixtures as rf
-from tests.test_ring_deploy import assert_one_ring
+from tests.ring_fixtures import assert_one_ring
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from azure.mgmt.network.models import VirtualNetwork
 
 from blocks.azure import AzureCloud
 from multidc_core import naming
@@ -12,7 +11,7 @@ from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
 from tasks.azure_network import ensure_public_ip, ensure_resource_group
 from tasks.teardown_azure import delete_dc_base, delete_links, delete_resource_group
-from tests.arm_fixtures import EXAMPLES, writes
+from tests.arm_fixtures import EXAMPLES, untagged_vnet, writes
 
 
 @pytest.fixture
@@ -32,14 +31,7 @@ def test_a_vnet_with_the_rings_name_but_not_its_tags_is_kept_and_so_is_its_group
     assert a is not None
     ensure_resource_group.fn(cloud, spec, dc)
     ensure_public_ip.fn(cloud, spec, dc)
-    vnet = naming.vnet_name(spec.name, dc)
-    cloud.network_client(a.subscription_id).virtual_networks.begin_create_or_update(
-        a.resource_group,
-        vnet,
-        VirtualNetwork(
-            {"location": a.location, "properties": {"addressSpace": {"addressPrefixes": [str(a.vnet_cidr)]}}}
-        ),
-    ).result()
+    vnet = untagged_vnet(cloud, spec, dc)
 
     done = {(d.kind, d.action) for d in delete_dc_base.fn(cloud, spec, dc)}
     assert done == {
