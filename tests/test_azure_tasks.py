@@ -198,7 +198,7 @@ def test_two_dc_vpn_connects_and_a_rerun_writes_nothing(
     key = Secret.load(shared_key_block_name(spec.name)).get()  # type: ignore[union-attr]
     assert len(key) >= 32
     assert all(key not in repr(r) for r in results)
-    assert f"multidc-{spec.name}-{a}-kubeconfig" in results
+    assert naming.kubeconfig_block_name(spec.name, a) in results
 
     before = writes(arm)
     rerun = _provision_two_dcs(cloud, spec)

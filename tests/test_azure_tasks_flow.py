@@ -73,7 +73,7 @@ def test_two_dc_vpn_flow_gateways_beside_clusters_rerun_writes_nothing_and_no_se
 
 
 def naming_block(spec: RingSpec, dc: str) -> str:
-    return f"multidc-{spec.name}-{dc}-kubeconfig"
+    return naming.kubeconfig_block_name(spec.name, dc)
 
 
 @pytest.mark.parametrize("example", ["two-dc-peering.yaml", "three-dc-vpn.yaml"])
