@@ -23,7 +23,7 @@ os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.day_two_ops import ROWS_BEFORE, add_dc, one_dc_ring  # noqa: E402
+from tests.day_two_ops import ROWS_BEFORE, add_dc, one_dc_ring  # noqa: E402
 
 
 def main() -> int:

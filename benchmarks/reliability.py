@@ -26,9 +26,9 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import reliability_inputs as inputs  # noqa: E402
-from benchmarks import reliability_matrix as matrix  # noqa: E402
-from benchmarks import reliability_secrets as secrets_scan  # noqa: E402
+from tests import reliability_inputs as inputs  # noqa: E402
+from tests import reliability_matrix as matrix  # noqa: E402
+from tests import reliability_secrets as secrets_scan  # noqa: E402
 
 README = ROOT / "README.md"
 BEGIN, END = "<!-- reliability:begin -->", "<!-- reliability:end -->"

@@ -12,15 +12,11 @@ from prefect.exceptions import ObjectAlreadyExists
 from pydantic import Field, SecretStr
 
 from blocks.kept import Kept
+from multidc_core import naming
 
 # Every Kubernetes task reads its DC's block: a process keeps it for KUBECONFIG_CACHE_S.
 KUBECONFIG_CACHE_S = 30.0
 _loaded: Kept[DatacenterKubeconfig] = Kept(KUBECONFIG_CACHE_S)
-
-
-def kubeconfig_block_name(ring: str, dc: str) -> str:
-    """The saved block's name; ring and DC are DNS-1123 labels, so it is a valid block name."""
-    return f"multidc-{ring}-{dc}-kubeconfig"
 
 
 class DatacenterKubeconfig(Block):
@@ -74,7 +70,7 @@ class DatacenterKubeconfig(Block):
 
 def save_kubeconfig(ring: str, dc: str, text: str, context: str | None = None) -> str:
     """Save (or overwrite) the DC's kubeconfig block and return its name."""
-    name = kubeconfig_block_name(ring, dc)
+    name = naming.kubeconfig_block_name(ring, dc)
     forget_kubeconfig(name)
     block = DatacenterKubeconfig(ring=ring, dc=dc, kubeconfig=SecretStr(text), context=context)
     try:
@@ -87,7 +83,7 @@ def save_kubeconfig(ring: str, dc: str, text: str, context: str | None = None) -
 
 def load_kubeconfig(ring: str, dc: str) -> DatacenterKubeconfig:
     """The DC's kubeconfig block saved by `save_kubeconfig` (loaded at most every KUBECONFIG_CACHE_S)."""
-    name = kubeconfig_block_name(ring, dc)
+    name = naming.kubeconfig_block_name(ring, dc)
 
     def load() -> DatacenterKubeconfig:
         block = DatacenterKubeconfig.load(name)

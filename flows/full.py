@@ -2,128 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from typing import Any
-from uuid import UUID
 
-from prefect import flow, get_client, get_run_logger
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-from prefect.client.schemas.objects import ConcurrencyLeaseHolder
-from prefect.concurrency.sync import concurrency
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
+from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture, wait
-from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.variables import Variable
 from pydantic import BaseModel, Field
-from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
 from flows.plan import publish_changes, publish_plan
 from flows.provision import MAX_WORKERS, ProvisionResult, load_cloud, submit_provision
 from flows.ring import RingResult, submit_ring
+from flows.ring_lock import ring_lock
 from flows.spec_ref import SpecRef
 from flows.verify import verify_ring
+from multidc_core import naming
 from multidc_core.spec import Provider, RingSpec
 from multidc_core.verify_model import RingReport
 from tasks.clusters import check_reachable
 from tasks.kube_objects import KubeWaits
 from tasks.ring_changes import dcs_to_add, without_bootstrap
 
-# One run at a time changes a ring: multidc and teardown hold the same lock, a Prefect global
-# concurrency limit of 1 named multidc-ring-<ring>, created on first use. Its lease is renewed
-# while the run lives; Prefect's minimum lease (60 s) bounds how long a run whose process died
-# keeps the ring.
-RING_LOCK_LEASE_S = 60.0
-# A second run does not queue behind the first (an hour of gateways): it stops at once, naming it.
-# A busy Prefect API (SQLite on 2 cores) can take seconds to grant even a free slot, so a wait that
-# ends while the slot is free is tried again, a few times, instead of calling the ring busy.
-RING_LOCK_WAIT_S = 3.0
-RING_LOCK_TRIES = 3
-
-
-class RingBusyError(RuntimeError):
-    """Another flow run is changing this ring; this run changed nothing."""
-
 
 class RingChangeRefused(RuntimeError):
     """The spec asks for a change of the live ring that multidc/full does not make; nothing was changed."""
-
-
-class _SlowGrant(Exception):
-    """The lock was free, yet not granted within the wait: the Prefect API was slow."""
-
-
-def _lock_holder(name: str) -> str:
-    try:
-        held = Variable.get(f"{name}-holder")
-    except Exception:  # the message must not fail for want of a name
-        held = None
-    return f"{held['name']} ({held['id']})" if isinstance(held, dict) else "(unknown)"
-
-
-def _lock_free(name: str) -> bool:
-    with get_client(sync_client=True) as client:
-        limit = client.read_global_concurrency_limit_by_name(name)
-    return limit.active_slots < limit.limit
-
-
-def _ensure_lock(name: str) -> None:
-    """The ring's concurrency limit, created on first use (read first: a create of one that exists
-    makes the server log an IntegrityError; one that races another run's answers 409, or 500)."""
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            try:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-            except (ObjectAlreadyExists, PrefectHTTPStatusError):
-                client.read_global_concurrency_limit_by_name(name)  # raises unless another run made it
-
-
-@retry(retry=retry_if_exception_type(_SlowGrant), stop=stop_after_attempt(RING_LOCK_TRIES), reraise=True)
-def _acquire(name: str, holder: ConcurrencyLeaseHolder | None) -> ExitStack:
-    """One slot of the lock, held by the returned stack; TimeoutError when another run holds it."""
-    held = ExitStack()
-    try:
-        held.enter_context(
-            concurrency(
-                name,
-                occupy=1,
-                timeout_seconds=RING_LOCK_WAIT_S,
-                lease_duration=RING_LOCK_LEASE_S,
-                strict=True,
-                holder=holder,
-            )
-        )
-    except TimeoutError:
-        if _lock_free(name):
-            raise _SlowGrant from None
-        raise
-    return held
-
-
-@contextmanager
-def ring_lock(ring: str) -> Iterator[None]:
-    """Hold the ring's lock for the body, or raise RingBusyError naming the run that holds it."""
-    name = f"multidc-ring-{ring}"
-    _ensure_lock(name)
-    run_id = flow_run.get_id()
-    try:
-        held = _acquire(name, ConcurrencyLeaseHolder(type="flow_run", id=UUID(run_id)) if run_id else None)
-    except TimeoutError:
-        raise RingBusyError(
-            f"ring {ring} is being changed by flow run {_lock_holder(name)}; wait for it or cancel it "
-            f"(if its process died: prefect global-concurrency-limit update {name} --active-slots 0)"
-        ) from None
-    except _SlowGrant:
-        raise RingBusyError(
-            f"ring {ring}: the Prefect API did not grant its free lock {name} in {RING_LOCK_TRIES} tries of "
-            f"{RING_LOCK_WAIT_S:.0f} s; the server is overloaded: run again when it answers"
-        ) from None
-    with held:
-        Variable.set(f"{name}-holder", {"id": run_id, "name": flow_run.get_name()}, overwrite=True)
-        yield
 
 
 class FullResult(BaseModel):
@@ -140,7 +41,7 @@ class FullResult(BaseModel):
 
 @flow(name="multidc", task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))  # type: ignore[arg-type]
 def multidc(
-    spec: SpecRef, cloud_block: str = "multidc-sandbox", verify: bool = True, waits: KubeWaits | None = None
+    spec: SpecRef, cloud_block: str = naming.DEFAULT_CLOUD_BLOCK, verify: bool = True, waits: KubeWaits | None = None
 ) -> FullResult:
     """Build one Cassandra ring across every datacenter of the spec, then prove it.
 

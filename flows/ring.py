@@ -13,13 +13,9 @@ from pydantic import BaseModel, Field
 
 from multidc_core import naming
 from multidc_core.spec import RingSpec
-from tasks.cassandra import (
-    apply_cassandra,
-    configure_auth,
-    ensure_admin_secret,
-    ensure_keyspaces,
-    wait_for_dc,
-)
+from tasks.cassandra import apply_cassandra, wait_for_dc
+from tasks.cassandra_admin import ensure_admin_secret
+from tasks.cassandra_cql import configure_auth, ensure_keyspaces
 from tasks.dns import check_dns, ensure_dns_exposed, ensure_dns_forwarding
 from tasks.kube_objects import Applied, KubeWaits
 from tasks.ring_changes import rebuild_dc

@@ -12,7 +12,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field, computed_field
 
 from blocks.azure import AzureCloud
-from flows.full import ring_lock
+from flows.ring_lock import ring_lock
 from flows.spec_ref import SpecRef
 from multidc_core.spec import RingSpec
 from tasks.teardown_azure import (

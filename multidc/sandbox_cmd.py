@@ -10,8 +10,9 @@ from pathlib import Path
 import yaml
 
 from multidc.cli import EXIT_INVALID, EXIT_OK
+from multidc_core import naming
+from sandbox.presets import EXISTING_PRESETS
 from sandbox.process import DEFAULT_STATE_DIR, SandboxError, down, running, up
-from sandbox.serve import EXISTING_PRESETS
 
 # Real seconds per Azure second: a 45-minute gateway takes 27 s, a 10-minute AKS cluster 6 s.
 DEFAULT_TIME_SCALE = 0.01
@@ -140,7 +141,7 @@ def add_sandbox(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
                 help="also start existing (non-Azure) clusters and write their kubeconfig",
             )
         if name == "connect":
-            p.add_argument("--block", default="multidc-sandbox", help="name of the AzureCloud block to save")
+            p.add_argument("--block", default=naming.DEFAULT_CLOUD_BLOCK, help="name of the AzureCloud block to save")
         if name == "kubeconfig":
             p.add_argument("--out", default=None, help="where to write it (default: <state-dir>/sandbox.kubeconfig)")
         if name == "down":

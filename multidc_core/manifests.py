@@ -215,7 +215,7 @@ def _statefulset(spec: RingSpec, dc: Datacenter, rn: n.RackNodes) -> Manifest:
         },
         "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", "nodetool drain"]}}},
         "volumeMounts": [
-            {"name": "data", "mountPath": DATA_MOUNT},
+            {"name": n.DATA_VOLUME, "mountPath": DATA_MOUNT},
             {"name": "etc-cassandra", "mountPath": CONFIG_MOUNT},
         ],
     }
@@ -259,7 +259,7 @@ def _statefulset(spec: RingSpec, dc: Datacenter, rn: n.RackNodes) -> Manifest:
                 n.CONFIG_CHECKSUM_ANNOTATION: config_checksum(spec, dc)}}, "spec": pod_spec},
             "volumeClaimTemplates": [
                 {
-                    "metadata": {"name": "data", "labels": n.labels(spec.name, dc.name)},
+                    "metadata": {"name": n.DATA_VOLUME, "labels": n.labels(spec.name, dc.name)},
                     "spec": {
                         "accessModes": ["ReadWriteOnce"],
                         "storageClassName": c.storage_class,

@@ -34,6 +34,42 @@ def labels(ring: str, dc: str) -> dict[str, str]:
     return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_DC: dc, LABEL_RING: ring}
 
 
+# --- Prefect blocks and variables ---------------------------------------------------------------
+# Ring and DC are DNS-1123 labels, so every name below is a valid block, variable and limit name.
+
+DEFAULT_CLOUD_BLOCK = "multidc-sandbox"  # the AzureCloud block `multidc sandbox connect` saves
+
+
+def kubeconfig_block_name(ring: str, dc: str) -> str:
+    """The DatacenterKubeconfig block of one DC's cluster."""
+    return f"multidc-{ring}-{dc}-kubeconfig"
+
+
+def admin_block_name(ring: str) -> str:
+    """The Prefect Secret block holding the ring's Cassandra superuser as JSON {username, password}."""
+    return f"multidc-{ring}-cassandra-admin"
+
+
+def shared_key_block_name(ring: str) -> str:
+    """The Prefect Secret block that holds the ring's VPN shared key."""
+    return f"multidc-{ring}-vpn-shared-key"
+
+
+def adding_variable(ring: str) -> str:
+    """The Prefect Variable listing the DCs added to the live ring whose rebuild has not finished."""
+    return f"multidc-{ring}-adding-dcs"
+
+
+def ring_lock_name(ring: str) -> str:
+    """The Prefect global concurrency limit (of 1) that one run changing the ring holds."""
+    return f"multidc-ring-{ring}"
+
+
+def ring_lock_holder_variable(ring: str) -> str:
+    """The Prefect Variable naming the flow run that holds the ring's lock."""
+    return f"{ring_lock_name(ring)}-holder"
+
+
 # --- Azure ----------------------------------------------------------------------------------------
 
 NODE_SUBNET = "nodes"
@@ -194,6 +230,7 @@ RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 CONFIG_CHECKSUM_ANNOTATION = "multidc.io/config-checksum"  # sha256 of cassandra.yaml, in the pod template
 REVISION_LABEL = "controller-revision-hash"  # set by the StatefulSet controller on each pod
 CLUSTER_DOMAIN = "cluster.local"
+DATA_VOLUME = "data"  # the StatefulSet's volumeClaimTemplate, mounted at the data directory
 
 
 def statefulset_name(rack: str) -> str:
@@ -202,6 +239,11 @@ def statefulset_name(rack: str) -> str:
 
 def pod_name(rack: str, ordinal: int) -> str:
     return f"{statefulset_name(rack)}-{ordinal}"
+
+
+def pvc_name(pod: str) -> str:
+    """The pod's data PVC, as the StatefulSet controller names it: <claim template>-<pod>."""
+    return f"{DATA_VOLUME}-{pod}"
 
 
 def pod_fqdn(pod: str, namespace: str) -> str:

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from sandbox.serve import EXISTING_PRESETS, serve
+from sandbox.presets import EXISTING_PRESETS
+from sandbox.serve import serve
 
 
 def main() -> None:

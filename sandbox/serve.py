@@ -15,6 +15,7 @@ from aiohttp import web
 from sandbox.admin import make_admin_app
 from sandbox.arm.server import start_arm
 from sandbox.clock import Clock
+from sandbox.presets import EXISTING_PRESETS
 from sandbox.process import INFO_FILE
 from sandbox.tls import ensure_tls
 from sandbox.world import World
@@ -23,35 +24,6 @@ STATE_FILE = "state.json"
 EXISTING_KUBECONFIG = "existing.kubeconfig"
 # Snapshot often enough that a killed sandbox loses at most a few seconds of simulated work.
 SNAPSHOT_EVERY_S = 2.0
-
-# The seed blog's topology: an EKS-like and an AKS-like cluster whose pod networks route to each other.
-EXISTING_PRESETS: dict[str, list[dict[str, Any]]] = {
-    "seed-blog": [
-        {
-            "name": "aws-1",
-            "context": "kube-aws",
-            "flavor": "eks",
-            # VPC CNI custom networking: pods and nodes in their own subnets of the VPC 10.9.0.0/16.
-            "pod_cidr": "10.9.0.0/17",
-            "lb_cidr": "10.9.128.0/18",
-            "node_cidr": "10.9.192.0/18",
-            "service_cidr": "172.20.0.0/16",
-            "dns_service_ip": "172.20.0.10",
-            "zones": ["us-east-1a", "us-east-1b", "us-east-1c"],
-        },
-        {
-            "name": "azure-1",
-            "context": "kube-azure",
-            "flavor": "aks",
-            "pod_cidr": "10.19.0.0/17",
-            "lb_cidr": "10.19.128.0/17",
-            "service_cidr": "10.0.0.0/16",
-            "dns_service_ip": "10.0.0.10",
-            "zones": ["westeurope-1", "westeurope-2", "westeurope-3"],
-        },
-    ],
-}
-
 
 def dump_world(world: World) -> dict[str, Any]:
     assert world.arm is not None

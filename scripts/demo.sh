@@ -10,11 +10,11 @@ step "Prefect server (home: $PREFECT_HOME)"
 bash scripts/server.sh start
 
 step "Sandbox: local Azure Resource Manager and Kubernetes clusters"
-uv run multidc sandbox up --state-dir "$MULTIDC_STATE/sandbox" --time-scale "${MULTIDC_TIME_SCALE:-0.01}"
+uv run --frozen --extra sandbox multidc sandbox up --state-dir "$MULTIDC_STATE/sandbox" --time-scale "${MULTIDC_TIME_SCALE:-0.01}"
 
 step "Blocks"
 uv run prefect block register -m blocks
-uv run multidc sandbox connect --state-dir "$MULTIDC_STATE/sandbox" --block "$MULTIDC_CLOUD_BLOCK"
+uv run --frozen --extra sandbox multidc sandbox connect --state-dir "$MULTIDC_STATE/sandbox" --block "$MULTIDC_CLOUD_BLOCK"
 
 step "Work pool and deployments"
 uv run prefect work-pool inspect "$MULTIDC_POOL" >/dev/null 2>&1 \

@@ -10,15 +10,15 @@ source "$(dirname "$0")/env.sh"
 cd "$MULTIDC_ROOT"
 
 cleanup() {
-  uv run multidc sandbox down --state-dir "$MULTIDC_STATE/sandbox" >/dev/null 2>&1 || true
+  uv run --frozen --extra sandbox multidc sandbox down --state-dir "$MULTIDC_STATE/sandbox" >/dev/null 2>&1 || true
   bash scripts/server.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
 bash scripts/server.sh start
-uv run multidc sandbox up --state-dir "$MULTIDC_STATE/sandbox" --time-scale 0.002
+uv run --frozen --extra sandbox multidc sandbox up --state-dir "$MULTIDC_STATE/sandbox" --time-scale 0.002
 uv run prefect block register -m blocks >/dev/null
-uv run multidc sandbox connect --state-dir "$MULTIDC_STATE/sandbox" --block "$MULTIDC_CLOUD_BLOCK"
+uv run --frozen --extra sandbox multidc sandbox connect --state-dir "$MULTIDC_STATE/sandbox" --block "$MULTIDC_CLOUD_BLOCK"
 uv run prefect work-pool create "$MULTIDC_POOL" --type process >/dev/null
 uv run prefect --no-prompt deploy --all --prefect-file deployments/prefect.yaml >/dev/null
 uv run prefect deployment run multidc/full

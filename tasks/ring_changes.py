@@ -11,16 +11,11 @@ from multidc_core import naming as n
 from multidc_core.nodetool import parse_status
 from multidc_core.ring_changes import LiveDC, RingChanges, live_dcs, ring_changes
 from multidc_core.spec import CassandraDC, Datacenter, RingSpec
-from tasks.cassandra import CqlFailed
+from tasks.cassandra_cql import CqlFailed
 from tasks.kube_access import api_for, exec_in_pod
 from tasks.kube_objects import KubeError, KubeWaits, get_or_none, wait_until
 
 STATUS_TIMEOUT_S = 30.0  # one `nodetool status` answers in seconds; a dead JMX in less
-
-
-def adding_variable(ring: str) -> str:
-    """The Prefect Variable listing the DCs added to the live ring whose rebuild has not finished."""
-    return f"multidc-{ring}-adding-dcs"
 
 
 @task(cache_policy=NO_CACHE)
@@ -66,7 +61,7 @@ def _with_pod_spec(spec: RingSpec, dc: str, have: LiveDC) -> LiveDC:
 
 def pending_adds(ring: str) -> list[str]:
     """DCs an earlier run added and did not finish rebuilding (so a re-run resumes them)."""
-    value = Variable.get(adding_variable(ring), default=None)
+    value = Variable.get(n.adding_variable(ring), default=None)
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
@@ -79,7 +74,7 @@ def dcs_to_add(spec: RingSpec, changes: RingChanges | None) -> list[str]:
     new = set(changes.added if changes else []) | set(pending)
     adding = [d.name for d in spec.datacenters if d.name in new]
     if adding != pending:
-        Variable.set(adding_variable(spec.name), adding, overwrite=True)
+        Variable.set(n.adding_variable(spec.name), adding, overwrite=True)
     return adding
 
 
@@ -119,7 +114,7 @@ def rebuild_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> str:
         _rebuild_node(api, d, pod, argv, w)
         log.info("%s: %s rebuilt from %s", dc, pod, source)
     left = [x for x in pending_adds(spec.name) if x != dc]
-    Variable.set(adding_variable(spec.name), left, overwrite=True)
+    Variable.set(n.adding_variable(spec.name), left, overwrite=True)
     return f"rebuilt {len(n.pods(d))} nodes from {source}"
 
 

@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import ObjectNotFound
 
 from blocks.azure import AzureCloud
-from blocks.kube import DatacenterKubeconfig, forget_kubeconfig, kubeconfig_block_name
+from blocks.kube import DatacenterKubeconfig, forget_kubeconfig
 from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import RingSpec
@@ -24,9 +24,8 @@ from tasks.arm_ensure import Ensurer, Wire, run_logger, tag_owner, to_wire
 from tasks.arm_errors import retry_condition
 from tasks.arm_settle import settled_contents, until_accepted
 from tasks.azure_network import az
-from tasks.cassandra import admin_block_name
 from tasks.teardown_kube import Deletion
-from tasks.vpn_key import forget_shared_key, shared_key_block_name
+from tasks.vpn_key import forget_shared_key
 
 # Deletes are retried inside (call_arm); a task-level retry is the last resort for a poll that
 # kept failing transiently, as for the ensure tasks.
@@ -365,10 +364,10 @@ def delete_resource_group(cloud: AzureCloud, spec: RingSpec, subscription_id: st
 def secret_block_names(spec: RingSpec) -> list[tuple[type[Any], str]]:
     """The ring's Prefect blocks: VPN shared key, Cassandra admin, one kubeconfig per DC."""
     out: list[tuple[type[Any], str]] = [
-        (Secret, shared_key_block_name(spec.name)),
-        (Secret, admin_block_name(spec.name)),
+        (Secret, naming.shared_key_block_name(spec.name)),
+        (Secret, naming.admin_block_name(spec.name)),
     ]
-    out += [(DatacenterKubeconfig, kubeconfig_block_name(spec.name, d.name)) for d in spec.datacenters]
+    out += [(DatacenterKubeconfig, naming.kubeconfig_block_name(spec.name, d.name)) for d in spec.datacenters]
     return out
 
 

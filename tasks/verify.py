@@ -11,6 +11,7 @@ from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
+from multidc_core import cql as cql_text
 from multidc_core import naming
 from multidc_core.nodetool import parse_status
 from multidc_core.spec import RingSpec
@@ -46,17 +47,12 @@ class CqlLogin(StrEnum):
     NONE = "none"  # auth off (AllowAllAuthenticator)
 
 
-def admin_block_name(ring: str) -> str:
-    """The Secret block holding the admin credentials as JSON {username, password}."""
-    return f"multidc-{ring}-cassandra-admin"
-
-
 def choose_login(spec: RingSpec) -> CqlLogin:
     """POD_ENV when the admin block exists, DEFAULT when it does not (yet), NONE when auth is off."""
     if not spec.cassandra.auth:
         return CqlLogin.NONE
     try:
-        Secret.load(admin_block_name(spec.name))
+        Secret.load(naming.admin_block_name(spec.name))
     except ValueError:  # Prefect's "Unable to find block document named ..."
         return CqlLogin.DEFAULT
     return CqlLogin.POD_ENV
@@ -65,8 +61,8 @@ def choose_login(spec: RingSpec) -> CqlLogin:
 def cqlsh_argv(login: CqlLogin, cql: str) -> list[str]:
     """The exec argv running cql in a Cassandra container; with POD_ENV no password crosses the API."""
     if login is CqlLogin.POD_ENV:
-        quoted = "".join("\\" + c if c in '"$`\\' else c for c in cql)
-        script = f'cqlsh -u "$CASSANDRA_ADMIN_USER" -p "$CASSANDRA_ADMIN_PASSWORD" -e "{quoted}"'
+        quoted = cql_text.shell_double_quoted(cql)
+        script = f'cqlsh -u "$CASSANDRA_ADMIN_USER" -p "$CASSANDRA_ADMIN_PASSWORD" -e {quoted}'
         return ["sh", "-c", script]
     if login is CqlLogin.DEFAULT:
         return ["cqlsh", "-u", DEFAULT_ADMIN[0], "-p", DEFAULT_ADMIN[1], "-e", cql]
@@ -88,11 +84,6 @@ def _ready_pods(api: ApiClient, spec: RingSpec, dc: str) -> list[str]:
             ready.add(p.metadata.name)
     order = naming.pods(d)
     return sorted(ready, key=lambda p: order.index(p) if p in order else len(order))
-
-
-def _quote(value: str) -> str:
-    """A CQL string literal (the only way values enter statements here, hence the S608 waivers)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def run_cql(spec: RingSpec, dc: str, cql: str, login: CqlLogin) -> tuple[ExecResult | None, str | None]:
@@ -150,8 +141,7 @@ def observe_ring(spec: RingSpec, dc: str) -> Observation:
 
 
 def _replication(spec: RingSpec) -> str:
-    factors = ", ".join(f"'{d.name}': {verify_rf(d.cassandra.nodes)}" for d in spec.datacenters)
-    return "{'class': 'NetworkTopologyStrategy', " + factors + "}"
+    return cql_text.replication({d.name: verify_rf(d.cassandra.nodes) for d in spec.datacenters})
 
 
 @task(name="ensure-verify-keyspace", cache_policy=NO_CACHE)
@@ -199,7 +189,7 @@ def write_sentinel(spec: RingSpec, dc: str, run_id: str, login: CqlLogin | None 
     login = login or choose_login(spec)
     key = f"{run_id}-{dc}"
     insert = (
-        f"INSERT INTO {TABLE} (id, dc, at) VALUES ({_quote(key)}, {_quote(dc)}, toTimestamp(now())) "  # noqa: S608
+        f"INSERT INTO {TABLE} (id, dc, at) VALUES ({cql_text.quote_literal(key)}, {cql_text.quote_literal(dc)}, toTimestamp(now())) "  # noqa: S608
         f"USING TTL {SENTINEL_TTL_S};"
     )
     res, err = run_cql(spec, dc, f"CONSISTENCY EACH_QUORUM; {insert}", login)
@@ -248,7 +238,7 @@ def read_sentinels(
     def attempt() -> bool:
         missing = {w: k for w, k in keys.items() if w not in seen}
         selects = " ".join(
-            f"SELECT id, dc FROM {TABLE} WHERE id = {_quote(k)};" for k in missing.values()  # noqa: S608
+            f"SELECT id, dc FROM {TABLE} WHERE id = {cql_text.quote_literal(k)};" for k in missing.values()  # noqa: S608
         )
         res, err = run_cql(spec, reader_dc, f"CONSISTENCY LOCAL_QUORUM; {selects}", login)
         found = _row_ids(res.stdout) if res is not None and res.returncode == 0 else set()
@@ -291,7 +281,7 @@ def delete_sentinels(spec: RingSpec, keys: list[str], login: CqlLogin | None = N
     if not keys:
         return
     login = login or choose_login(spec)
-    deletes = " ".join(f"DELETE FROM {TABLE} WHERE id = {_quote(k)};" for k in keys)  # noqa: S608
+    deletes = " ".join(f"DELETE FROM {TABLE} WHERE id = {cql_text.quote_literal(k)};" for k in keys)  # noqa: S608
     for d in spec.datacenters:
         res, _ = run_cql(spec, d.name, f"CONSISTENCY LOCAL_QUORUM; {deletes}", login)
         if res is not None and res.returncode == 0:

@@ -12,14 +12,10 @@ from pydantic import SecretStr
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from blocks.kept import Kept
+from multidc_core import naming
 
 # 32 bytes of randomness: the key is only ever compared by the two gateways.
 SHARED_KEY_BYTES = 32
-
-
-def shared_key_block_name(ring: str) -> str:
-    """Name of the Prefect Secret block that holds the ring's VPN shared key."""
-    return f"multidc-{ring}-vpn-shared-key"
 
 
 def _load_secret(name: str) -> str | None:
@@ -49,7 +45,7 @@ def shared_key(ring: str) -> str:
     """The ring's VPN shared key: generated once, then always read back from its Secret block."""
 
     def load() -> str:
-        key = _load_secret(shared_key_block_name(ring))
+        key = _load_secret(naming.shared_key_block_name(ring))
         if key is not None:
             return key
         with _KEY_LOCK:
@@ -64,7 +60,7 @@ def forget_shared_key(ring: str) -> None:
 
 
 def _load_or_create_key(ring: str) -> str:
-    name = shared_key_block_name(ring)
+    name = naming.shared_key_block_name(ring)
     # Both directions' tasks may get here at once: one save wins (the other is refused and
     # uses the winner's key); a few short retries cover the window between save and load.
     for attempt in Retrying(

@@ -18,9 +18,15 @@ from azure.mgmt.network import models as nm
 from azure.mgmt.resource.resources import ResourceManagementClient  # azure-mgmt-resource 26 moved it
 from azure.mgmt.resource.resources import models as rm
 
+import sandbox.arm.emulator as arm_emulator
+from blocks.azure import AzureCloud
+from multidc.sandbox_cmd import sandbox_cloud as cli_sandbox_cloud
+from multidc_core import naming
+from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator, arm_in_thread
 from sandbox.clock import Clock
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SUB = "00000000-0000-0000-0000-000000000001"
 TIME_SCALE = 0.0005  # a 45-minute gateway takes 1.35 s
 
@@ -63,16 +69,63 @@ def make_clients(arm: ArmEmulator, **extra: Any) -> Clients:
     )
 
 
-@pytest.fixture(scope="session")
-def arm_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # One CA for the session: trustme key generation is the slow part of starting a server.
-    return tmp_path_factory.mktemp("arm-state")
-
-
 @pytest.fixture
 def azure(arm_state_dir: Path) -> Iterator[Clients]:
     with arm_in_thread(arm_state_dir, Clock(TIME_SCALE)) as arm:
         yield make_clients(arm)
+
+
+# --- the AzureCloud block the product's tasks use, against the emulator ----------------------------
+
+WRITES = ("PUT", "PATCH", "DELETE")
+
+
+def writes(arm: ArmEmulator) -> list[tuple[str, str]]:
+    return [(r["method"], r["path"]) for r in arm.requests() if r["method"] in WRITES]
+
+
+def only(arm: ArmEmulator, type_name: str, name: str) -> dict[str, Any]:
+    found = [r for r in arm.resources(type_name) if r["name"] == name]
+    assert len(found) == 1, f"{type_name}/{name}: {len(found)} found"
+    return found[0]
+
+
+def running_emulator(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
+    """The ARM emulator in a thread, as the `arm` fixture (tests/conftest.py) runs it."""
+    try:
+        int(arm_emulator.retry_after(1.0, 0.01))
+    except ValueError:
+        # azure-mgmt-network deserializes a PUT's Retry-After as int; until the emulator sends
+        # whole seconds, send "0", which azure-core ignores in favour of the block's poll interval.
+        monkeypatch.setattr(arm_emulator, "retry_after", lambda remaining, floor: "0")
+    with arm_in_thread(state_dir, Clock(TIME_SCALE)) as emu:
+        yield emu
+
+
+# Bounded: a wait that cannot end fails naming its resource long before pytest's 300 s.
+TEST_DEADLINE_S = 120.0
+
+
+def sandbox_cloud(arm: ArmEmulator) -> AzureCloud:
+    """The block `multidc sandbox connect` saves, with test deadlines and polls ten times as fast."""
+    block = cli_sandbox_cloud({"arm_url": arm.url, "ca_path": str(arm.ca_path)}, deadline_s=TEST_DEADLINE_S)
+    assert isinstance(block, AzureCloud)
+    return block.model_copy(update={"poll_interval_seconds": 0.02, "retry_backoff_seconds": 0.01})
+
+
+def untagged_vnet(cloud: AzureCloud, spec: RingSpec, dc: str) -> str:
+    """The DC's VNet, by its ring name, created by hand without multidc's tags; returns its name."""
+    az = spec.dc(dc).azure
+    assert az is not None
+    name = naming.vnet_name(spec.name, dc)
+    cloud.network_client(az.subscription_id).virtual_networks.begin_create_or_update(
+        az.resource_group,
+        name,
+        nm.VirtualNetwork(
+            {"location": az.location, "properties": {"addressSpace": {"addressPrefixes": [str(az.vnet_cidr)]}}}
+        ),
+    ).result()
+    return name
 
 
 # --- builders for the two-DC topology, the way the product's tasks will call the SDK -------------

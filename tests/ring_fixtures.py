@@ -18,6 +18,7 @@ from multidc_core.load import load_spec
 from multidc_core.nodetool import NodeStatus, parse_status
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld
+from tasks.cassandra_admin import admin_credentials
 from tasks.kube_access import api_for, exec_in_pod
 from tasks.kube_objects import KubeWaits, request
 from tests import sandbox_steps as steps
@@ -177,3 +178,40 @@ def replication_of(spec: RingSpec, dc: str, user: str, password: str, keyspace: 
     return parsed
 
 
+# --- what every deploy-ring test asserts of the ring it built ---------------------------------------
+
+
+def assert_one_ring(spec: RingSpec) -> None:
+    """From every DC, nodetool shows every node of every DC Up/Normal with the spec's DC and racks."""
+    want = sorted(
+        (d.name, rack.name) for d in spec.datacenters for i, rack in enumerate(_node_racks(d.cassandra))
+    )
+    for d in spec.datacenters:
+        nodes = nodetool_status(spec, d.name)
+        assert [x.code for x in nodes] == ["UN"] * len(want), (d.name, nodes)
+        assert sorted((x.dc, x.rack) for x in nodes) == want
+        pods = CoreV1Api(api(spec, d.name)).list_namespaced_pod(d.namespace).items
+        restarts = {
+            p.metadata.name: [c.restart_count for c in p.status.container_statuses or []] for p in pods
+        }
+        assert all(counts == [0] for counts in restarts.values()), restarts  # nothing crashed on the way
+
+
+def _node_racks(c: object) -> list:
+    racks = c.racks  # type: ignore[attr-defined]
+    return [racks[i % len(racks)] for i in range(c.nodes)]  # type: ignore[attr-defined]
+
+
+def assert_auth_taken_over(spec: RingSpec) -> None:
+    creds = admin_credentials(spec)
+    for d in spec.datacenters:
+        rc, _, err = cqlsh(spec, d.name, "cassandra", "cassandra", "CONSISTENCY")
+        assert rc != 0 and "cassandra is not permitted to log in" in err
+        rc, _, err = cqlsh(spec, d.name, creds.username, creds.password, "CONSISTENCY")
+        assert rc == 0, err
+        for ks in ("system_auth", "system_distributed", "system_traces"):
+            repl = replication_of(spec, d.name, creds.username, creds.password, ks)
+            assert repl["class"].endswith("NetworkTopologyStrategy")
+            assert {k: v for k, v in repl.items() if k != "class"} == {
+                x.name: str(min(3, x.cassandra.nodes)) for x in spec.datacenters
+            }

@@ -90,7 +90,7 @@ def provision(
         az.resource.resource_groups.create_or_update(rg[n], bodies.resource_group(spec, n))
     vnets = {
         n: az.network.virtual_networks.begin_create_or_update(
-            rg[n], f"{spec.name}-{n}-vnet", (bodies.virtual_network(spec, n))
+            rg[n], naming.vnet_name(spec.name, n), (bodies.virtual_network(spec, n))
         )
         for n in names
     }
@@ -100,17 +100,17 @@ def provision(
     if not peering:
         for n in names:
             az.network.public_ip_addresses.begin_create_or_update(
-                rg[n], f"{spec.name}-{n}-gw-ip", (bodies.public_ip(spec, n))
+                rg[n], naming.public_ip_name(spec.name, n), (bodies.public_ip(spec, n))
             ).result()
             gateways.append(
                 az.network.virtual_network_gateways.begin_create_or_update(
-                    rg[n], f"{spec.name}-{n}-gw", (bodies.virtual_network_gateway(spec, n))
+                    rg[n], naming.gateway_name(spec.name, n), (bodies.virtual_network_gateway(spec, n))
                 )
             )
     clusters = []
     for n in names:
         ident = az.msi.user_assigned_identities.create_or_update(
-            rg[n], f"{spec.name}-{n}-aks-id", (bodies.user_assigned_identity(spec, n))
+            rg[n], naming.identity_name(spec.name, n), (bodies.user_assigned_identity(spec, n))
         )
         ra = bodies.with_principal_id(bodies.role_assignment(spec, n), str(ident.principal_id))
         # A new identity is invisible to role assignments for a while (PrincipalNotFound): retry, as Azure advises.
@@ -125,7 +125,7 @@ def provision(
                 )
         clusters.append(
             az.aks.managed_clusters.begin_create_or_update(
-                rg[n], f"{spec.name}-{n}-aks", (bodies.managed_cluster(spec, n))
+                rg[n], naming.cluster_name(spec.name, n), (bodies.managed_cluster(spec, n))
             )
         )
     for p in gateways + clusters:
@@ -135,20 +135,20 @@ def provision(
         if peering:
             az.network.virtual_network_peerings.begin_create_or_update(
                 rg[src],
-                f"{spec.name}-{src}-vnet",
-                f"{spec.name}-{src}-to-{dst}",
+                naming.vnet_name(spec.name, src),
+                naming.peering_name(spec.name, src, dst),
                 (bodies.peering(spec, src, dst)),
             ).result()
         else:
             body = bodies.with_shared_key(bodies.connection(spec, src, dst), SHARED_KEY)
             az.network.virtual_network_gateway_connections.begin_create_or_update(
-                rg[src], f"{spec.name}-{src}-to-{dst}", (body)
+                rg[src], naming.connection_name(spec.name, src, dst), (body)
             ).result()
 
 
 def kube_for(az: Azure, spec: RingSpec, dc: str) -> ApiClient:
     rg = spec.dc(dc).azure.resource_group  # type: ignore[union-attr]
-    cred = az.aks.managed_clusters.list_cluster_admin_credentials(rg, f"{spec.name}-{dc}-aks")
+    cred = az.aks.managed_clusters.list_cluster_admin_credentials(rg, naming.cluster_name(spec.name, dc))
     raw = cred.kubeconfigs[0].value
     text = raw.decode() if isinstance(raw, bytes) else base64.b64decode(raw).decode()
     return kubernetes.config.new_client_from_config_dict(yaml.safe_load(text))

@@ -28,27 +28,12 @@ from tasks.azure_network import (
 )
 from tasks.identity import ensure_identity, ensure_role_assignment
 from tasks.teardown_azure import delete_cluster, delete_dc_base, delete_resource_group
-from tests.test_azure_tasks import EXAMPLES, TIME_SCALE, only, running_emulator, sandbox_cloud, writes
+from tests.arm_fixtures import EXAMPLES, TIME_SCALE, only, sandbox_cloud, writes
 
 
 @pytest.fixture
 def spec() -> RingSpec:
     return load_spec((EXAMPLES / "two-dc-vpn.yaml").read_text())
-
-
-@pytest.fixture(scope="module")
-def arm_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("arm-state")
-
-
-@pytest.fixture
-def arm(arm_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
-    yield from running_emulator(arm_state, monkeypatch)
-
-
-@pytest.fixture
-def cloud(arm: ArmEmulator) -> AzureCloud:
-    return sandbox_cloud(arm)
 
 
 def deletes_of(arm: ArmEmulator, name: str) -> list[str]:

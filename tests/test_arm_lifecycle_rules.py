@@ -15,7 +15,6 @@ from sandbox.clock import Clock
 from tests.arm_fixtures import (
     TIME_SCALE,
     Clients,
-    arm_state_dir,  # noqa: F401 - fixture
     connection_body,
     make_clients,
     make_gateway_poller,

@@ -19,7 +19,6 @@ from tests.arm_fixtures import (
     SUB,
     TIME_SCALE,
     Clients,
-    arm_state_dir,  # noqa: F401 - fixture
     connection_body,
     make_clients,
     make_gateway_poller,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import yaml
 from azure.core.exceptions import HttpResponseError
@@ -31,7 +28,7 @@ from tasks.azure_network import (
     wait_connected,
 )
 from tasks.identity import ensure_identity, ensure_role_assignment
-from tests.test_azure_tasks import EXAMPLES, running_emulator, sandbox_cloud
+from tests.arm_fixtures import EXAMPLES
 
 STAGING = "11111111-1111-1111-1111-111111111111"
 PROD = "22222222-2222-2222-2222-222222222222"
@@ -41,21 +38,6 @@ def spec_in(subscription: str, text: str | None = None) -> RingSpec:
     """examples/two-dc-vpn.yaml with every DC in `subscription`: the same ring and DC names."""
     text = text or (EXAMPLES / "two-dc-vpn.yaml").read_text()
     return load_spec(text.replace("00000000-0000-0000-0000-000000000000", subscription))
-
-
-@pytest.fixture(scope="module")
-def arm_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("arm-rules")
-
-
-@pytest.fixture
-def arm(arm_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
-    yield from running_emulator(arm_state, monkeypatch)
-
-
-@pytest.fixture
-def cloud(arm: ArmEmulator) -> AzureCloud:
-    return sandbox_cloud(arm)
 
 
 def grant(cloud: AzureCloud, spec: RingSpec, dc: str) -> str:

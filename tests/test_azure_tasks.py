@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from azure.mgmt.network.models import VirtualNetwork
 
-import sandbox.arm.emulator as arm_emulator
 from blocks.azure import AzureCloud
 from blocks.kube import load_kubeconfig
-from multidc.sandbox_cmd import sandbox_cloud as cli_sandbox_cloud
 from multidc_core import naming
 from multidc_core.load import load_spec
+from multidc_core.naming import shared_key_block_name
 from multidc_core.spec import RingSpec
-from sandbox.arm import ArmEmulator, arm_in_thread
-from sandbox.clock import Clock
+from sandbox.arm import ArmEmulator
 from tasks.aks import ensure_cluster, fetch_kubeconfig
 from tasks.arm_errors import DeadlineExceededError, PermanentAzureError, ResourceNotOwnedError
 from tasks.azure_network import (
@@ -29,64 +25,12 @@ from tasks.azure_network import (
     wait_connected,
 )
 from tasks.identity import ensure_identity, ensure_role_assignment
-from tasks.vpn_key import shared_key_block_name
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-TIME_SCALE = 0.0005  # a 45-minute gateway takes 1.35 s
-WRITES = ("PUT", "PATCH", "DELETE")
-
-
-def writes(arm: ArmEmulator) -> list[tuple[str, str]]:
-    return [(r["method"], r["path"]) for r in arm.requests() if r["method"] in WRITES]
-
-
-def only(arm: ArmEmulator, type_name: str, name: str) -> dict[str, Any]:
-    found = [r for r in arm.resources(type_name) if r["name"] == name]
-    assert len(found) == 1, f"{type_name}/{name}: {len(found)} found"
-    return found[0]
+from tests.arm_fixtures import EXAMPLES, only, untagged_vnet, writes
 
 
 @pytest.fixture(scope="module")
 def spec() -> RingSpec:
     return load_spec((EXAMPLES / "two-dc-vpn.yaml").read_text())
-
-
-def running_emulator(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
-    """The ARM emulator in a thread; shared by this module's and the flow tests' fixtures."""
-    try:
-        int(arm_emulator.retry_after(1.0, 0.01))
-    except ValueError:
-        # azure-mgmt-network deserializes a PUT's Retry-After as int; until the emulator sends
-        # whole seconds, send "0", which azure-core ignores in favour of the block's poll interval.
-        monkeypatch.setattr(arm_emulator, "retry_after", lambda remaining, floor: "0")
-    with arm_in_thread(state_dir, Clock(TIME_SCALE)) as emu:
-        yield emu
-
-
-# Bounded: a wait that cannot end fails naming its resource long before pytest's 300 s.
-TEST_DEADLINE_S = 120.0
-
-
-def sandbox_cloud(arm: ArmEmulator) -> AzureCloud:
-    """The block `multidc sandbox connect` saves, with test deadlines and polls ten times as fast."""
-    block = cli_sandbox_cloud({"arm_url": arm.url, "ca_path": str(arm.ca_path)}, deadline_s=TEST_DEADLINE_S)
-    assert isinstance(block, AzureCloud)
-    return block.model_copy(update={"poll_interval_seconds": 0.02, "retry_backoff_seconds": 0.01})
-
-
-@pytest.fixture(scope="module")
-def arm_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("arm-state")  # one CA for the module: key generation is slow
-
-
-@pytest.fixture
-def arm(arm_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
-    yield from running_emulator(arm_state, monkeypatch)
-
-
-@pytest.fixture
-def cloud(arm: ArmEmulator) -> AzureCloud:
-    return sandbox_cloud(arm)
 
 
 def test_vnet_created_with_tags_and_a_second_call_writes_nothing(
@@ -110,20 +54,8 @@ def test_untagged_vnet_stops_the_run_before_any_write(
     cloud: AzureCloud, arm: ArmEmulator, spec: RingSpec
 ) -> None:
     dc = spec.azure_dcs[0].name
-    az = spec.azure_dcs[0].azure
-    assert az is not None
     ensure_resource_group.fn(cloud, spec, dc)
-    name = naming.vnet_name(spec.name, dc)
-    cloud.network_client(az.subscription_id).virtual_networks.begin_create_or_update(
-        az.resource_group,
-        name,
-        VirtualNetwork(
-            {
-                "location": az.location,
-                "properties": {"addressSpace": {"addressPrefixes": [str(az.vnet_cidr)]}},
-            }
-        ),
-    ).result()
+    name = untagged_vnet(cloud, spec, dc)
     before = writes(arm)
     with pytest.raises(ResourceNotOwnedError) as err:
         ensure_vnet.fn(cloud, spec, dc)
@@ -266,7 +198,7 @@ def test_two_dc_vpn_connects_and_a_rerun_writes_nothing(
     key = Secret.load(shared_key_block_name(spec.name)).get()  # type: ignore[union-attr]
     assert len(key) >= 32
     assert all(key not in repr(r) for r in results)
-    assert f"multidc-{spec.name}-{a}-kubeconfig" in results
+    assert naming.kubeconfig_block_name(spec.name, a) in results
 
     before = writes(arm)
     rerun = _provision_two_dcs(cloud, spec)

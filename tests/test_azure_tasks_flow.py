@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,27 +12,13 @@ from blocks.kube import load_kubeconfig
 from flows.provision import ProvisionResult, provision_azure
 from multidc_core import naming
 from multidc_core.load import load_spec
+from multidc_core.naming import shared_key_block_name
 from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
-from tasks.vpn_key import shared_key_block_name
+from tests.arm_fixtures import EXAMPLES, TIME_SCALE, writes
 from tests.prefect_logs import flow_run_logs
-from tests.test_azure_tasks import EXAMPLES, TIME_SCALE, running_emulator, sandbox_cloud, writes
 
-
-@pytest.fixture(scope="module")
-def arm_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("arm-state")
-
-
-@pytest.fixture
-def arm(arm_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
-    yield from running_emulator(arm_state, monkeypatch)
-
-
-@pytest.fixture
-def cloud(arm: ArmEmulator) -> AzureCloud:
-    return sandbox_cloud(arm)
-
+pytestmark = pytest.mark.e2e
 
 GATEWAY_S = 45 * 60 * TIME_SCALE
 CLUSTER_S = 10 * 60 * TIME_SCALE
@@ -89,7 +73,7 @@ def test_two_dc_vpn_flow_gateways_beside_clusters_rerun_writes_nothing_and_no_se
 
 
 def naming_block(spec: RingSpec, dc: str) -> str:
-    return f"multidc-{spec.name}-{dc}-kubeconfig"
+    return naming.kubeconfig_block_name(spec.name, dc)
 
 
 @pytest.mark.parametrize("example", ["two-dc-peering.yaml", "three-dc-vpn.yaml"])

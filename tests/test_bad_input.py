@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchmarks.reliability_inputs import (
+from multidc_core import cql
+from multidc_core.load import load_spec
+from multidc_core.spec import Provider
+from tests.paths import ROOT
+from tests.reliability_inputs import (
     EXISTING_SPEC,
     NASTY,
     Case,
@@ -20,10 +24,6 @@ from benchmarks.reliability_inputs import (
     ok,
     sinks_of_accepted,
 )
-from multidc_core import cql
-from multidc_core.load import load_spec
-from multidc_core.spec import Provider
-from tests.paths import ROOT
 
 CASES = cases()
 
@@ -124,10 +124,10 @@ def test_every_sh_c_in_product_code_quotes_what_it_interpolates() -> None:
     sites = {str(p.relative_to(ROOT)): len(re.findall(r'\["sh", "-c"', p.read_text())) for p in PRODUCT}
     assert {k: v for k, v in sites.items() if v} == {
         "multidc_core/manifests.py": 3,  # readiness probe, preStop, init container: constants
-        "tasks/cassandra.py": 1,  # cqlsh -e cql.shell_double_quoted(...)
+        "tasks/cassandra_cql.py": 1,  # cqlsh -e cql.shell_double_quoted(...)
         "tasks/verify.py": 1,  # cqlsh -e "..." with \ " $ ` escaped
     }
-    assert "cql.shell_double_quoted(cql.script(statements))" in (ROOT / "tasks/cassandra.py").read_text()
+    assert "cql.shell_double_quoted(cql.script(statements))" in (ROOT / "tasks/cassandra_cql.py").read_text()
     from tasks.verify import CqlLogin, cqlsh_argv
 
     argv = cqlsh_argv(CqlLogin.POD_ENV, "SELECT '$(reboot)`id`\"x\\'")

@@ -6,7 +6,8 @@ import pytest
 from prefect.blocks.core import Block
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
 
-from blocks.kube import DatacenterKubeconfig, kubeconfig_block_name, load_kubeconfig, save_kubeconfig
+from blocks.kube import DatacenterKubeconfig, load_kubeconfig, save_kubeconfig
+from multidc_core.naming import kubeconfig_block_name
 
 KUBECONFIG = """\
 apiVersion: v1

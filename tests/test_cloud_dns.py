@@ -4,8 +4,6 @@ DNS name; the product exposes each existing cluster's DNS on an internal one and
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes.client import CoreV1Api
@@ -14,15 +12,15 @@ from prefect import flow
 
 from flows.ring import RingResult, deploy_ring
 from multidc_core.spec import Cloud, RingSpec
-from sandbox.harness import ThreadedWorld, world_in_thread
+from sandbox.harness import ThreadedWorld
 from sandbox.world import ClusterEntry, World
 from tasks.dns import DnsCheckError, ensure_dns_exposed
 from tasks.kube_objects import KubeError, KubeWaits
 from tests import ring_fixtures as rf
 from tests.kube_helpers import wait_for
-from tests.test_ring_deploy import assert_one_ring
+from tests.ring_fixtures import assert_one_ring
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 AZURE_INTERNAL = {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}
 AWS_NLB_INTERNAL = {
@@ -30,12 +28,6 @@ AWS_NLB_INTERNAL = {
     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
 }
-
-
-@pytest.fixture()
-def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
-    with world_in_thread(tmp_path, time_scale=0.001) as tw:
-        yield tw
 
 
 def _lb(core: CoreV1Api, name: str, annotations: dict[str, str], timeout: float = 10.0) -> dict[str, str]:

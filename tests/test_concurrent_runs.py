@@ -12,16 +12,17 @@ import pytest
 from prefect import flow
 from prefect.runtime import flow_run
 
-from flows.full import RingBusyError, multidc, ring_lock
+from flows.full import multidc
+from flows.ring_lock import RingBusyError, ring_lock
 from flows.spec_ref import SpecRef
 from flows.teardown import teardown
 from multidc.sandbox_cmd import sandbox_cloud
 from multidc_core import naming
 from sandbox.harness import ThreadedWorld, world_in_thread
+from tests.arm_fixtures import TEST_DEADLINE_S
 from tests.paths import ROOT
-from tests.test_azure_tasks import TEST_DEADLINE_S
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 BLOCK = "concurrent-test-sandbox"
 # What one two-DC VPN ring is made of in ARM: per DC a group, VNet, gateway IP, gateway, identity,
 # grant and cluster; one connection each way.
@@ -152,7 +153,7 @@ def test_two_runs_started_together_one_builds_the_other_is_refused_and_nothing_i
     untagged = [
         r["id"]
         for r in sandbox.world.arm.resources()
-        if r["type"] not in UNTAGGABLE and (r.get("tags") or {}).get("multidc-ring") != "racering"
+        if r["type"] not in UNTAGGABLE and (r.get("tags") or {}).get(naming.TAG_RING) != "racering"
     ]
     assert untagged == [], "every taggable resource carries the ring's tag"
     # The lock is free again: a third run goes through and writes nothing.
@@ -166,9 +167,9 @@ def test_a_free_lock_not_granted_in_time_is_tried_again_and_never_called_held(
     sandbox: ThreadedWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An API too slow to grant a free slot (here: no time at all) is not a busy ring: the run says so."""
-    import flows.full
+    import flows.ring_lock
 
-    monkeypatch.setattr(flows.full, "RING_LOCK_WAIT_S", 0.000001)
+    monkeypatch.setattr(flows.ring_lock, "RING_LOCK_WAIT_S", 0.000001)
     state = hold_ring("slowgrant", threading.Event(), threading.Event(), return_state=True)
     message = busy_message(state)
     assert "did not grant its free lock multidc-ring-slowgrant in 3 tries" in message, message

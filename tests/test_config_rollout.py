@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes import watch
@@ -14,19 +12,13 @@ from kubernetes.client import CoreV1Api, V1Pod
 from flows.ring import deploy_ring
 from multidc_core import naming
 from multidc_core.spec import Datacenter, RingSpec
-from sandbox.harness import ThreadedWorld, world_in_thread
+from sandbox.harness import ThreadedWorld
 from sandbox.runtime import node_id
-from tasks.cassandra import configure_auth
+from tasks.cassandra_cql import configure_auth
 from tests import ring_fixtures as rf
-from tests.test_ring_deploy import assert_auth_taken_over
+from tests.ring_fixtures import assert_auth_taken_over
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-
-@pytest.fixture()
-def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
-    with world_in_thread(tmp_path, time_scale=0.001) as tw:
-        yield tw
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def _with_auth(spec: RingSpec, auth: bool) -> RingSpec:

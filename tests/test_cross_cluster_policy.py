@@ -5,8 +5,6 @@ DC's NetworkPolicy enforced for gossip."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes.client import CoreV1Api, NetworkingV1Api
@@ -15,20 +13,14 @@ from flows.ring import RingResult, deploy_ring
 from multidc_core import naming
 from multidc_core.load import load_spec
 from multidc_core.spec import Cloud
-from sandbox.harness import ThreadedWorld, world_in_thread
-from sandbox.serve import EXISTING_PRESETS
+from sandbox.harness import ThreadedWorld
+from sandbox.presets import EXISTING_PRESETS
 from tests import ring_fixtures as rf
-from tests.test_ring_deploy import assert_auth_taken_over, assert_one_ring
+from tests.ring_fixtures import assert_auth_taken_over, assert_one_ring
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 AWS_NODES = ipaddress.ip_network("10.9.192.0/18")  # the seed-blog preset's node subnet
-
-
-@pytest.fixture()
-def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
-    with world_in_thread(tmp_path, time_scale=0.001) as tw:
-        yield tw
 
 
 def _pod_ips(spec: object, dc: str) -> list[str]:

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from prefect.artifacts import Artifact
 
-from benchmarks import day_two_ops as ops
 from flows.full import FullResult
 from flows.plan import plan_ring
 from flows.spec_ref import SpecRef
 from multidc_core.load import load_spec
 from sandbox.harness import ThreadedWorld, world_in_thread
+from tests import day_two_ops as ops
 from tests import ring_fixtures as rf
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 @pytest.fixture(scope="module")

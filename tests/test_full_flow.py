@@ -12,10 +12,10 @@ from flows.full import FullResult, multidc
 from flows.spec_ref import SpecRef
 from multidc.sandbox_cmd import sandbox_cloud
 from sandbox.harness import ThreadedWorld, world_in_thread
+from tests.arm_fixtures import TEST_DEADLINE_S
 from tests.paths import ROOT
-from tests.test_azure_tasks import TEST_DEADLINE_S
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 SPEC = ROOT / "examples" / "sandbox.yaml"
 
 

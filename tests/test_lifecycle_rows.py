@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import reliability_matrix as matrix
+from tests import reliability_matrix as matrix
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def test_a_cluster_marked_failed_is_reconciled_without_a_delete_and_keeps_its_data(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from multidc_core import naming as n
 from multidc_core.spec import CassandraDC, Datacenter, Rack
-from tests.test_render_support import load_example
+from tests.render_support import load_example
 
 
 def test_azure_names_follow_the_design() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from multidc_core.plan import STEP_KINDS, Plan, Step, build_plan, render_files, step_id
 from multidc_core.spec import RingSpec
-from tests.test_render_support import example_names, load_example
+from tests.render_support import example_names, load_example
 
 # Typical Azure seconds (the sandbox's AZURE_DURATIONS uses the same keys).
 DURATIONS = {"gateway": 2700.0, "cluster": 600.0, "connection": 180.0, "public_ip": 10.0, "vnet": 5.0}

@@ -12,7 +12,7 @@ import pytest
 from multidc_core import azure_bodies as ab
 from multidc_core import naming as n
 from multidc_core.plan import render_files
-from tests.test_render_support import check_body, example_names, load_example
+from tests.render_support import check_body, example_names, load_example
 
 AZURE_EXAMPLES = [e for e in example_names() if load_example(e).azure_dcs]
 

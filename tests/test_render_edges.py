@@ -7,8 +7,7 @@ from typing import Any
 from multidc_core import manifests as m
 from multidc_core.plan import build_plan, render_files
 from multidc_core.spec import RingSpec
-from tests.test_render_kubernetes import runtime_manifests, strict_validate
-from tests.test_render_support import load_example
+from tests.render_support import load_example, runtime_manifests, strict_validate
 
 
 def _one_dc() -> RingSpec:

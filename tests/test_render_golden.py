@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from multidc_core.plan import render_files
-from tests.test_render_support import load_example
+from tests.render_support import load_example
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

@@ -9,7 +9,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from kubernetes_validate.utils import SchemaNotFoundError, latest_version
+from kubernetes_validate.utils import SchemaNotFoundError
 
 from multidc_core import corefile
 from multidc_core import manifests as m
@@ -18,25 +18,7 @@ from multidc_core.cassandra_config import cassandra_yaml
 from multidc_core.plan import render_files
 from multidc_core.render import dc_manifests
 from multidc_core.spec import Cloud, DnsExposure, RingSpec
-from tests.test_render_support import example_names, load_example
-
-PASSWORD = "pw-that-must-not-leak"
-
-
-def strict_validate(manifest: dict[str, Any], version: str | None = None) -> None:
-    """Strict validation; an unknown kind raises SchemaNotFoundError, which fails like any error."""
-    kubernetes_validate.validate(manifest, version or latest_version(), strict=True)
-
-
-def runtime_manifests(spec: RingSpec, planned: bool = True) -> list[dict[str, Any]]:
-    """Everything applied at run time: the plan's manifests plus those built with run-time values."""
-    out: list[dict[str, Any]] = []
-    for dc in spec.datacenters:
-        out += dc_manifests(spec, dc) if planned else []
-        out.append(m.admin_secret(dc.namespace, "admin", PASSWORD, n.labels(spec.name, dc.name)))
-        remote = {d.name: "10.0.0.53" for d in spec.datacenters if d.name != dc.name}
-        out.append(m.coredns_custom(spec, dc, remote))
-    return out
+from tests.render_support import PASSWORD, example_names, load_example, runtime_manifests, strict_validate
 
 
 @functools.cache

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import reliability_matrix as matrix
+from tests import reliability_matrix as matrix
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def test_a_failed_gateway_fails_the_run_naming_it_and_a_rerun_reconciles_it(tmp_path: Path) -> None:

@@ -2,67 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from kubernetes.client import CoreV1Api
 from prefect import flow, task
 from prefect.blocks.system import Secret
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.ring import MAX_WORKERS, RingResult, deploy_ring, submit_ring
+from multidc_core.naming import admin_block_name
 from multidc_core.spec import RingSpec
-from sandbox.harness import ThreadedWorld, world_in_thread
-from tasks.cassandra import admin_block_name, admin_credentials
+from sandbox.harness import ThreadedWorld
+from tasks.cassandra_admin import admin_credentials
 from tasks.dns import DnsCheckError
 from tasks.kube_objects import wait_until
 from tests import ring_fixtures as rf
 from tests.prefect_logs import flow_run_logs
+from tests.ring_fixtures import assert_auth_taken_over, assert_one_ring
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-
-@pytest.fixture()
-def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
-    with world_in_thread(tmp_path, time_scale=0.001) as tw:
-        yield tw
-
-
-def assert_one_ring(spec: RingSpec) -> None:
-    """From every DC, nodetool shows every node of every DC Up/Normal with the spec's DC and racks."""
-    want = sorted(
-        (d.name, rack.name) for d in spec.datacenters for i, rack in enumerate(_node_racks(d.cassandra))
-    )
-    for d in spec.datacenters:
-        nodes = rf.nodetool_status(spec, d.name)
-        assert [x.code for x in nodes] == ["UN"] * len(want), (d.name, nodes)
-        assert sorted((x.dc, x.rack) for x in nodes) == want
-        pods = CoreV1Api(rf.api(spec, d.name)).list_namespaced_pod(d.namespace).items
-        restarts = {
-            p.metadata.name: [c.restart_count for c in p.status.container_statuses or []] for p in pods
-        }
-        assert all(counts == [0] for counts in restarts.values()), restarts  # nothing crashed on the way
-
-
-def _node_racks(c: object) -> list:
-    racks = c.racks  # type: ignore[attr-defined]
-    return [racks[i % len(racks)] for i in range(c.nodes)]  # type: ignore[attr-defined]
-
-
-def assert_auth_taken_over(spec: RingSpec) -> None:
-    creds = admin_credentials(spec)
-    for d in spec.datacenters:
-        rc, _, err = rf.cqlsh(spec, d.name, "cassandra", "cassandra", "CONSISTENCY")
-        assert rc != 0 and "cassandra is not permitted to log in" in err
-        rc, _, err = rf.cqlsh(spec, d.name, creds.username, creds.password, "CONSISTENCY")
-        assert rc == 0, err
-        for ks in ("system_auth", "system_distributed", "system_traces"):
-            repl = rf.replication_of(spec, d.name, creds.username, creds.password, ks)
-            assert repl["class"].endswith("NetworkTopologyStrategy")
-            assert {k: v for k, v in repl.items() if k != "class"} == {
-                x.name: str(min(3, x.cassandra.nodes)) for x in spec.datacenters
-            }
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def run(spec: RingSpec, **kw: object) -> RingResult:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from ipaddress import ip_address
-from pathlib import Path
 
 import pytest
 from kubernetes.client import CoreV1Api
@@ -15,20 +13,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.ring import MAX_WORKERS, RingResult, deploy_ring, submit_ring
 from multidc_core import naming
 from multidc_core.spec import RingSpec
-from sandbox.harness import ThreadedWorld, world_in_thread
+from sandbox.harness import ThreadedWorld
 from tasks.cassandra import PodNotReadyError
 from tasks.dns import DnsCheckError, ensure_dns_exposed
 from tasks.kube_objects import KubeWaits, WaitTimeout, wait_until
 from tests import ring_fixtures as rf
-from tests.test_ring_deploy import assert_auth_taken_over, assert_one_ring
+from tests.ring_fixtures import assert_auth_taken_over, assert_one_ring
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-
-@pytest.fixture()
-def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
-    with world_in_thread(tmp_path, time_scale=0.001) as tw:
-        yield tw
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def test_three_azure_dcs_of_seeds_only_join_one_ring(sandbox: ThreadedWorld) -> None:

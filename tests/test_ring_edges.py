@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,19 +11,14 @@ import yaml
 from flows.ring import RingResult, deploy_ring
 from multidc_core.load import load_spec
 from multidc_core.spec import RingSpec
-from sandbox.harness import ThreadedWorld, world_in_thread
-from tasks.cassandra import admin_credentials, ensure_keyspaces
+from sandbox.harness import ThreadedWorld
+from tasks.cassandra_admin import admin_credentials
+from tasks.cassandra_cql import ensure_keyspaces
 from tasks.verify import observe_ring
 from tests import ring_fixtures as rf
-from tests.test_ring_deploy import assert_one_ring
+from tests.ring_fixtures import assert_one_ring
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-
-@pytest.fixture()
-def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
-    with world_in_thread(tmp_path, time_scale=0.001) as tw:
-        yield tw
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def existing(

@@ -6,7 +6,7 @@ from typing import Any
 
 from multidc_core import manifests, naming
 from sandbox.netpol import ingress_allowed
-from tests.test_render_support import load_example
+from tests.render_support import load_example
 
 POD = {"metadata": {"name": "c-0", "namespace": "azure-1", "labels": {"app": "cassandra"}},
        "spec": {"containers": [{"ports": [{"name": "intra-node", "containerPort": 7000}]}]}}

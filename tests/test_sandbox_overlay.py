@@ -10,7 +10,7 @@ import pytest
 from multidc_core import azure_bodies as bodies
 from multidc_core.load import load_spec
 from sandbox.harness import ThreadedWorld, world_in_thread
-from tests.test_azure_tasks import EXAMPLES
+from tests.arm_fixtures import EXAMPLES
 
 VNET = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/virtualNetworks/v"
 

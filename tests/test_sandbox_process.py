@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 import kubernetes
+import pytest
 import yaml
 from kubernetes.client import CoreV1Api
 
 from sandbox.process import read_info, running
+
+pytestmark = pytest.mark.e2e
 
 
 def multidc(*args: str) -> subprocess.CompletedProcess[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from multidc_core.load import load_spec
 from multidc_core.nodetool import parse_status
 from multidc_core.spec import RingSpec
-from sandbox.harness import ThreadedWorld, world_in_thread
+from sandbox.harness import ThreadedWorld
 from tests import sandbox_steps as steps
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -20,12 +19,6 @@ CREATE_VERIFY = (
     "CREATE TABLE verify.sentinel (id text PRIMARY KEY, v text);"
     "CONSISTENCY EACH_QUORUM; INSERT INTO verify.sentinel (id, v) VALUES ('k1', 'from-dc1');"
 )
-
-
-@pytest.fixture()
-def sandbox(tmp_path: Path) -> Iterator[ThreadedWorld]:
-    with world_in_thread(tmp_path, time_scale=0.001) as tw:
-        yield tw
 
 
 @pytest.fixture()

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import reliability_matrix as matrix
-from benchmarks.reliability_secrets import scan
 from flows.full import multidc
 from tasks.kube_access import api_for, exec_in_pod
+from tests import reliability_matrix as matrix
+from tests.reliability_secrets import scan
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 
 
 def test_no_known_secret_is_found_anywhere_after_a_full_run(tmp_path: Path) -> None:

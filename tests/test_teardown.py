@@ -16,17 +16,18 @@ from prefect.blocks.system import Secret
 from pydantic import SecretStr
 
 from blocks.azure import AzureCloud
-from blocks.kube import kubeconfig_block_name, load_kubeconfig
+from blocks.kube import load_kubeconfig
 from flows.provision import provision_azure
 from flows.spec_ref import SpecRef
 from flows.teardown import TeardownResult, teardown
 from multidc_core import naming
 from multidc_core.corefile import insert_server_blocks
+from multidc_core.naming import admin_block_name, kubeconfig_block_name, shared_key_block_name
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
-from tasks.cassandra import admin_block_name
-from tasks.vpn_key import shared_key_block_name
 from tests import sandbox_steps as steps
+
+pytestmark = pytest.mark.e2e
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RING = "tdown"

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from azure.mgmt.network.models import VirtualNetwork
 
 from blocks.azure import AzureCloud
 from multidc_core import naming
@@ -15,22 +11,7 @@ from multidc_core.spec import RingSpec
 from sandbox.arm import ArmEmulator
 from tasks.azure_network import ensure_public_ip, ensure_resource_group
 from tasks.teardown_azure import delete_dc_base, delete_links, delete_resource_group
-from tests.test_azure_tasks import EXAMPLES, running_emulator, sandbox_cloud, writes
-
-
-@pytest.fixture(scope="module")
-def arm_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("arm-state")
-
-
-@pytest.fixture
-def arm(arm_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
-    yield from running_emulator(arm_state, monkeypatch)
-
-
-@pytest.fixture
-def cloud(arm: ArmEmulator) -> AzureCloud:
-    return sandbox_cloud(arm)
+from tests.arm_fixtures import EXAMPLES, untagged_vnet, writes
 
 
 @pytest.fixture
@@ -50,14 +31,7 @@ def test_a_vnet_with_the_rings_name_but_not_its_tags_is_kept_and_so_is_its_group
     assert a is not None
     ensure_resource_group.fn(cloud, spec, dc)
     ensure_public_ip.fn(cloud, spec, dc)
-    vnet = naming.vnet_name(spec.name, dc)
-    cloud.network_client(a.subscription_id).virtual_networks.begin_create_or_update(
-        a.resource_group,
-        vnet,
-        VirtualNetwork(
-            {"location": a.location, "properties": {"addressSpace": {"addressPrefixes": [str(a.vnet_cidr)]}}}
-        ),
-    ).result()
+    vnet = untagged_vnet(cloud, spec, dc)
 
     done = {(d.kind, d.action) for d in delete_dc_base.fn(cloud, spec, dc)}
     assert done == {

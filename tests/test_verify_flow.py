@@ -27,7 +27,7 @@ from tasks.verify import (
 )
 from tests.verify_fixtures import PASSWORD, BuiltRing, build_ring
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 DEADLINE_S = 2.0  # the partition test waits this long for reads that cannot succeed
 
 

@@ -13,11 +13,12 @@ from prefect.blocks.system import Secret
 from pydantic import SecretStr
 
 from blocks.kube import save_kubeconfig
+from multidc_core import naming
 from multidc_core.load import load_spec
+from multidc_core.naming import admin_block_name
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld
-from tasks.cassandra import configure_auth
-from tasks.verify import admin_block_name
+from tasks.cassandra_cql import configure_auth
 from tests import sandbox_steps as steps
 from tests.ring_fixtures import FAST
 
@@ -33,7 +34,7 @@ class BuiltRing:
     apis: dict[str, ApiClient]
 
     def cluster(self, dc: str) -> str:
-        return f"{self.spec.name}-{dc}-aks"
+        return naming.cluster_name(self.spec.name, dc)
 
     def pod_ip(self, dc: str, pod: str) -> str:
         ip: str = CoreV1Api(self.apis[dc]).read_namespaced_pod(pod, self.spec.dc(dc).namespace).status.pod_ip
@@ -68,7 +69,7 @@ def build_ring(tw: ThreadedWorld, ring: str, tmp: Path, *, dns: bool = True) -> 
         steps.deploy_cassandra(apis[dc.name], spec, dc.name, PASSWORD)
         built.wait_ready(dc.name, dc.cassandra.nodes)
         rg = dc.azure.resource_group  # type: ignore[union-attr]
-        cred = az.aks.managed_clusters.list_cluster_admin_credentials(rg, f"{spec.name}-{dc.name}-aks")
+        cred = az.aks.managed_clusters.list_cluster_admin_credentials(rg, naming.cluster_name(spec.name, dc.name))
         raw = cred.kubeconfigs[0].value  # type: ignore[index]
         text = raw.decode() if isinstance(raw, bytes) else base64.b64decode(raw).decode()
         save_kubeconfig(spec.name, dc.name, text)

@@ -13,7 +13,8 @@ from typing import Any
 from sandbox.clock import Clock
 from sandbox.kube.faults import KubeFaults
 from sandbox.kube.initcontainers import EmptyDirs
-from sandbox.kube.pods import PodLifecycle, is_ready
+from sandbox.kube.pods import PodLifecycle
+from sandbox.kube.podstage import is_ready
 from sandbox.kube.runtime import PodRuntime
 from sandbox.kube.services import LoadBalancers
 from sandbox.kube.store import BY_KIND, ApiError, Key, Obj, Store, key_of, timestamp

@@ -1,4 +1,5 @@
-"""Shared by the render/plan tests: example specs, and a checker of ARM bodies against OpenAPI."""
+"""Shared by the render/plan tests: example specs, a checker of ARM bodies against OpenAPI, strict
+validation of Kubernetes manifests and every manifest applied at run time."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import yaml
+from kubernetes_validate.utils import latest_version
 
+from multidc_core import manifests as m
+from multidc_core import naming as n
+from multidc_core.render import dc_manifests
 from multidc_core.spec import RingSpec
 from tests.paths import AZURE_SPECS
 
@@ -132,3 +138,22 @@ DEFINITIONS: dict[str, tuple[Path, str]] = {
 def check_body(kind: str, body: dict[str, Any]) -> list[str]:
     path, name = DEFINITIONS[kind]
     return check(body, {"$ref": f"#/definitions/{name}"}, path.resolve())
+
+
+PASSWORD = "pw-that-must-not-leak"
+
+
+def strict_validate(manifest: dict[str, Any], version: str | None = None) -> None:
+    """Strict validation; an unknown kind raises SchemaNotFoundError, which fails like any error."""
+    kubernetes_validate.validate(manifest, version or latest_version(), strict=True)
+
+
+def runtime_manifests(spec: RingSpec, planned: bool = True) -> list[dict[str, Any]]:
+    """Everything applied at run time: the plan's manifests plus those built with run-time values."""
+    out: list[dict[str, Any]] = []
+    for dc in spec.datacenters:
+        out += dc_manifests(spec, dc) if planned else []
+        out.append(m.admin_secret(dc.namespace, "admin", PASSWORD, n.labels(spec.name, dc.name)))
+        remote = {d.name: "10.0.0.53" for d in spec.datacenters if d.name != dc.name}
+        out.append(m.coredns_custom(spec, dc, remote))
+    return out

@@ -21,7 +21,8 @@ from unittest import mock
 
 import yaml
 
-from benchmarks import reliability_ring as ring_scenarios
+from multidc_core import naming
+from tests import reliability_ring as ring_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 TIME_SCALE = 0.001  # real seconds per Azure second: a 45-minute gateway takes 2.7 s
@@ -63,19 +64,19 @@ class Secrets:
 
         vpn = "vpn" + secrets.token_hex(16)
         user, password = "admin_" + secrets.token_hex(4), "pw" + secrets.token_hex(16)
-        Secret(value=SecretStr(vpn)).save(f"multidc-{ring}-vpn-shared-key", overwrite=True)
+        Secret(value=SecretStr(vpn)).save(naming.shared_key_block_name(ring), overwrite=True)
         Secret(value=SecretStr(json.dumps({"username": user, "password": password}))).save(
-            f"multidc-{ring}-cassandra-admin", overwrite=True
+            naming.admin_block_name(ring), overwrite=True
         )
         self.values[f"{ring} VPN shared key"] = vpn
         self.values[f"{ring} Cassandra admin password"] = password
 
     def kubeconfig_tokens(self, ring: str, dcs: list[str]) -> None:
-        from blocks.kube import DatacenterKubeconfig, kubeconfig_block_name
+        from blocks.kube import DatacenterKubeconfig
 
         for dc in dcs:
             try:
-                block = DatacenterKubeconfig.load(kubeconfig_block_name(ring, dc))
+                block = DatacenterKubeconfig.load(naming.kubeconfig_block_name(ring, dc))
             except ValueError:
                 continue
             raw = yaml.safe_load(block.kubeconfig.get_secret_value())  # type: ignore[union-attr]
@@ -113,7 +114,7 @@ class Env:
         known.preset(ring)
 
     def cluster(self, dc: str) -> str:
-        return f"{self.ring}-{dc}-aks"
+        return naming.cluster_name(self.ring, dc)
 
     def run(self, verify: bool = True) -> Any:
         from flows.full import multidc
@@ -154,7 +155,7 @@ class Env:
         return [
             r["name"]
             for r in self.world.arm.resources()
-            if r["type"] not in skip and (r.get("tags") or {}).get("multidc-ring") != self.ring
+            if r["type"] not in skip and (r.get("tags") or {}).get(naming.TAG_RING) != self.ring
         ]
 
     def rings(self) -> list[list[str]]:
@@ -406,7 +407,7 @@ def killed_worker(env: Env, row: Row) -> None:
 
     with get_client(sync_client=True) as client:  # what the message tells the operator to do
         client.update_global_concurrency_limit(
-            f"multidc-ring-{env.ring}", GlobalConcurrencyLimitUpdate(active_slots=0)
+            naming.ring_lock_name(env.ring), GlobalConcurrencyLimitUpdate(active_slots=0)
         )
     state = env.run()
     row.seconds = time.monotonic() - start

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 if TYPE_CHECKING:
-    from benchmarks.reliability_matrix import Env, Row
+    from tests.reliability_matrix import Env, Row
 
 ROOT = Path(__file__).resolve().parent.parent
 # 70,000 Azure s at the matrix's 0.001 time scale: each repair of system_auth runs 70 s, past the
@@ -39,7 +39,7 @@ def _restarts(env: Env) -> dict[str, int]:
 
 def joiners_racing(env: Env, row: Row) -> None:
     """Five nodes over three racks per DC: each rack's StatefulSet would start its joiner at once."""
-    from benchmarks.reliability_matrix import error_of, first_line, whole
+    from tests.reliability_matrix import error_of, first_line, whole
 
     start = time.monotonic()
     state = env.run()
@@ -54,7 +54,7 @@ def joiners_racing(env: Env, row: Row) -> None:
 
 def long_repair(env: Env, row: Row) -> None:
     """Every repair takes 70 s: the run waits for it, never starts it twice, and the ring ends whole."""
-    from benchmarks.reliability_matrix import error_of, first_line, whole
+    from tests.reliability_matrix import error_of, first_line, whole
 
     ring = env.world.ring
     env.tw.call(setattr, ring, "repair_slowdown", LONG_REPAIR_AZURE_S / 45.0)
