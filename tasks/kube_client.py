@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import urllib3
-from kubernetes.client import ApiClient
+from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
@@ -132,6 +132,18 @@ def call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return retrying(what)(fn, *args, **kwargs)
     except FAILURES as exc:
         raise as_kube_error(what, exc) from exc
+
+
+def api_client(load: Callable[[Configuration], None]) -> ApiClient:
+    """An ApiClient whose configuration `load` fills (from a kubeconfig), with this layer's retries only.
+
+    urllib3's default Retry would also resend a 429/503 that carries Retry-After, silently and before
+    our retry sees it; it keeps retrying connection failures (3 times), which no answer can tell apart.
+    """
+    config = Configuration()
+    load(config)
+    config.retries = urllib3.Retry(3, respect_retry_after_header=False)
+    return ApiClient(configuration=config)
 
 
 # --- raw REST, so that every kind is read and written as the plain JSON we render ---------------
