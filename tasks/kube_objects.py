@@ -211,6 +211,7 @@ def wait_until(what: str, check: Callable[[], T | None], deadline_s: float, poll
             if not is_transient(exc):
                 raise
             last[:] = [describe(exc)]
+            log.warning("%s: transient Kubernetes error (%s), trying again", what, last[0])
             raise NotYet() from exc
         if value is None:
             raise NotYet()
