@@ -88,12 +88,17 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def as_kube_error(what: str, exc: BaseException) -> KubeError:
-    """The product's error for a failed call: ClusterUnreachable without an answer, else KubeError."""
+def as_kube_error(what: str, exc: BaseException, gave_up_after_s: float | None = None) -> KubeError:
+    """The product's error for a failed call: ClusterUnreachable without an answer; WaitTimeout for a
+    transient answer still coming when the retries' deadline (`gave_up_after_s`) passed; else KubeError."""
     if isinstance(exc, KubeError):
         return exc
-    cls = ClusterUnreachable if unreachable(exc) else KubeError
-    return cls(f"{what}: {describe(exc)}", exc.status if isinstance(exc, ApiException) else None)
+    status = exc.status if isinstance(exc, ApiException) else None
+    if unreachable(exc):
+        return ClusterUnreachable(f"{what}: {describe(exc)}", status)
+    if gave_up_after_s is not None and is_transient(exc):
+        return WaitTimeout(f"{what}: {describe(exc)} (still failing after {gave_up_after_s:g}s)", status)
+    return KubeError(f"{what}: {describe(exc)}", status)
 
 
 def _retry_after(exc: BaseException | None) -> float:
@@ -128,10 +133,14 @@ def retrying(
 
 def call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run one Kubernetes operation with transient retries; what still fails becomes a KubeError."""
+    return _run(what, retrying(what), fn, *args, **kwargs)
+
+
+def _run(what: str, retry: Retrying, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
-        return retrying(what)(fn, *args, **kwargs)
+        return retry(fn, *args, **kwargs)
     except FAILURES as exc:
-        raise as_kube_error(what, exc) from exc
+        raise as_kube_error(what, exc, API_DEADLINE_S) from exc
 
 
 def api_client(load: Callable[[Configuration], None]) -> ApiClient:
@@ -198,7 +207,4 @@ def probe(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     urllib3 has already tried the connection three times; waiting out API_DEADLINE_S would only delay
     the verdict on a cluster that is gone. Answers that are transient (429, 5xx) are retried as by `call`.
     """
-    try:
-        return retrying(what, transient=lambda e: is_transient(e) and not unreachable(e))(fn, *args, **kwargs)
-    except FAILURES as exc:
-        raise as_kube_error(what, exc) from exc
+    return _run(what, retrying(what, transient=lambda e: is_transient(e) and not unreachable(e)), fn, *args, **kwargs)

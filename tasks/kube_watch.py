@@ -89,7 +89,7 @@ def watch_until(api: ApiClient, what: str, kind: str, namespace: str, name: str,
                 with attempt:
                     value = watcher.cycle(left)
         except FAILURES as exc:
-            raise as_kube_error(what, exc) from exc
+            raise as_kube_error(what, exc, deadline_s) from exc
         if value is not None:
             return value
     raise WaitTimeout(f"{what}: not done after {deadline_s:g}s")
