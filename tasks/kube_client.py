@@ -147,7 +147,7 @@ def api_client(load: Callable[[Configuration], None]) -> ApiClient:
     """An ApiClient whose configuration `load` fills (from a kubeconfig), with this layer's retries only.
 
     urllib3's default Retry would also resend a 429/503 that carries Retry-After, silently and before
-    our retry sees it; it keeps retrying connection failures (3 times), which no answer can tell apart.
+    this layer sees it; it still retries a failed connection (3 times), before any answer came.
     """
     config = Configuration()
     load(config)
