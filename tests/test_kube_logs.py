@@ -6,16 +6,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes import config
+from kubernetes.client.exceptions import ApiException
 from prefect import flow
 
 from multidc_core import naming as n
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
+from sandbox.kube.cluster import KubeCluster
 from tasks.cassandra import admin_credentials, ensure_admin_secret
+from tasks.kube_client import api_client, call, request
 from tests import ring_fixtures as rf
 from tests.prefect_logs import flow_run_logs
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytest_plugins = ["tests.kube_fixtures"]
 
 
 @pytest.fixture()
@@ -51,3 +56,20 @@ def test_created_unchanged_and_throttling_retries_reach_the_flow_runs_log(sandbo
     retries = [m for m in logs if "transient Kubernetes error (HTTP 429" in m]
     assert len(retries) == 2 and all(m.startswith(f"Secret {d.namespace}/{n.SECRET_NAME}: ") for m in retries)
     assert not [m for m in logs if admin_credentials(spec).password in m]
+
+
+def test_a_throttled_api_server_answers_429_retry_after_1_and_the_client_layer_waits_it_out(
+    kube: KubeCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = api_client(lambda c: config.load_kube_config_from_dict(kube.kubeconfig_dict("sandbox-c1"),
+                                                                 client_configuration=c))
+    kube.throttle(2, path_contains="/namespaces")
+    with pytest.raises(ApiException) as caught:
+        request(api, "GET", "/api/v1/namespaces")
+    assert caught.value.status == 429 and caught.value.headers["Retry-After"] == "1"
+    assert caught.value.body == "Too many requests, please try again later."
+    # The second refusal is waited out (Retry-After: 1 s) and the third request answers.
+    listed = call("list namespaces", request, api, "GET", "/api/v1/namespaces")
+    assert "default" in [ns["metadata"]["name"] for ns in listed["items"]]
+    assert [r["status"] for r in kube.requests() if r["path"] == "/api/v1/namespaces"] == [429, 429, 200]
+    assert "list namespaces: transient Kubernetes error (HTTP 429 Too Many Requests), retrying in 1.0s" in caplog.text
