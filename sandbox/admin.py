@@ -19,6 +19,7 @@ FAULT_KINDS = (
     "crashloop",
     "node-down",
     "node-up",
+    "kube-throttle",
     "partition",
     "heal",
 )
@@ -67,6 +68,10 @@ def inject(world: World, fault: dict[str, Any]) -> dict[str, Any]:
         return {"id": arm.busy(str(fault["resource"]), float(fault.get("seconds", 600)))}
     if kind == "arm-slow" and arm:
         return {"id": arm.faults.slow_type(str(fault["type"]), float(fault["factor"]))}
+    if kind == "kube-throttle":  # the cluster's API server answers 429 to the next `count` matching requests
+        world.clusters[str(fault["cluster"])].kube.throttle(
+            int(fault.get("count", 10)), str(fault.get("path_contains", "")), fault.get("methods"))
+        return {"ok": True}
     if kind in ("slow-attach", "crashloop", "node-down", "node-up"):
         kube = world.clusters[str(fault["cluster"])].kube
         if kind == "slow-attach":

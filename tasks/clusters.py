@@ -8,10 +8,9 @@ from prefect.cache_policies import NO_CACHE
 
 from multidc_core.spec import RingSpec
 from tasks.kube_access import api_for
+from tasks.kube_client import ClusterUnreachable
 
-
-class ClusterUnreachable(RuntimeError):
-    """A datacenter's Kubernetes API could not be reached with its kubeconfig."""
+__all__ = ["ClusterUnreachable", "check_reachable"]
 
 
 @task(name="check-cluster-reachable", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[3, 9])

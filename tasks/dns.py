@@ -18,6 +18,7 @@ from multidc_core.spec import CorednsMode, Datacenter, DnsExposure, RingSpec
 from tasks.dns_probe import PROBE_POD, getent, ipv4_addresses, start_probe
 from tasks.kube_access import api_for
 from tasks.kube_objects import (
+    MERGE_PATCH,
     KubeError,
     KubeWaits,
     WaitTimeout,
@@ -33,10 +34,8 @@ from tasks.kube_watch import watch_until
 
 __all__ = ["PROBE_POD", "DnsCheckError", "check_dns", "ensure_dns_exposed", "ensure_dns_forwarding"]
 
-MERGE_PATCH = "application/merge-patch+json"
 
-
-class DnsCheckError(RuntimeError):
+class DnsCheckError(KubeError):
     """A DC cannot resolve another DC's seed: the DC, the seed and where its DNS forwards."""
 
 

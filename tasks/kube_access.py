@@ -11,6 +11,7 @@ from kubernetes.stream import stream
 
 from blocks.kube import load_kubeconfig
 from multidc_core.spec import Datacenter, Provider, RingSpec
+from tasks.kube_client import api_client
 
 # nodetool and cqlsh answer in seconds on a healthy node; a hung JVM should not hang the flow.
 EXEC_TIMEOUT_S = 60
@@ -26,11 +27,13 @@ class ExecResult:
 def api_for(spec: RingSpec, dc: Datacenter) -> ApiClient:
     """An ApiClient for the DC's cluster: the saved kubeconfig block (AKS) or the user's file (existing)."""
     if dc.provider is Provider.AZURE:
-        return load_kubeconfig(spec.name, dc.name).api_client()
-    assert dc.kubeconfig is not None  # guaranteed by validation
-    return k8s_config.new_client_from_config(
-        config_file=os.path.expanduser(dc.kubeconfig.path), context=dc.kubeconfig.context
-    )
+        block = load_kubeconfig(spec.name, dc.name)
+        return api_client(lambda config: k8s_config.load_kube_config_from_dict(
+            block.config_dict(), context=block.context, client_configuration=config))
+    kc = dc.kubeconfig
+    assert kc is not None  # guaranteed by validation
+    return api_client(lambda config: k8s_config.load_kube_config(
+        config_file=os.path.expanduser(kc.path), context=kc.context, client_configuration=config))
 
 
 def exec_in_pod(

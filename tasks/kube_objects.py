@@ -1,33 +1,37 @@
-"""Kubernetes objects: create, or patch only what differs, so a re-run writes nothing; transient API errors."""
+"""Kubernetes objects: server-side apply as field manager `multidc`, pod diagnosis and bounded waits."""
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-import urllib3
 from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 from pydantic import BaseModel, Field
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+from tasks.kube_client import (
+    MERGE_PATCH,
+    KubeError,
+    WaitTimeout,
+    call,
+    describe,
+    get_or_none,
+    is_transient,
+    request,
+    retrying,
+    server_side_apply,
+)
+
+__all__ = ["MERGE_PATCH", "Applied", "KubeError", "KubeWaits", "WaitTimeout", "apply_all", "apply_object", "call",
+           "describe", "diagnose_pod", "get_or_none", "is_ready", "is_transient", "object_name", "path_of", "read",
+           "request", "retrying", "wait_until"]
 
 T = TypeVar("T")
 Manifest = dict[str, Any]
 
-# 409: a write raced another writer (conflict, or created meanwhile): read again and redo.
-# 429: API priority and fairness throttling; 5xx: API server or etcd briefly unavailable.
-TRANSIENT_STATUS = frozenset({409, 429, 500, 502, 503, 504})
-# An API server answers in milliseconds; a minute of failures is an outage, not a blip.
-API_DEADLINE_S = 60.0
-API_INITIAL_BACKOFF_S = 0.5
-API_MAX_BACKOFF_S = 10.0
-MERGE_PATCH = "application/merge-patch+json"
-
-log = logging.getLogger(__name__)
+log = logging.getLogger("multidc.kube")
 
 
 class Applied(BaseModel):
@@ -36,10 +40,6 @@ class Applied(BaseModel):
     kind: str = Field(description="Kubernetes kind, e.g. StatefulSet.")
     name: str = Field(description="Object name, with its namespace as ns/name when namespaced.")
     action: Literal["created", "patched", "unchanged"] = Field(description="What was written.")
-
-
-class KubeError(RuntimeError):
-    """A Kubernetes failure that retrying will not fix; names the object and the API's words."""
 
 
 @dataclass(frozen=True)
@@ -63,50 +63,7 @@ KINDS: dict[str, Resource] = {
 }
 
 
-def is_transient(exc: BaseException) -> bool:
-    """True when the same request may succeed later: conflicts, throttling, server or network faults."""
-    if isinstance(exc, ApiException):
-        # status 0: the client never got an HTTP answer (connection reset, TLS hiccup).
-        return exc.status in TRANSIENT_STATUS or exc.status == 0
-    return isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError | TimeoutError)
-
-
-def describe(exc: BaseException) -> str:
-    """The API server's reason and message (the Status body), else the exception text."""
-    if isinstance(exc, ApiException):
-        try:
-            body = json.loads(exc.body or "")
-            return f"HTTP {exc.status} {body.get('reason', '')}: {body.get('message', '')}"
-        except (ValueError, TypeError, AttributeError):
-            return f"HTTP {exc.status} {exc.reason}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def retrying(what: str, deadline_s: float = API_DEADLINE_S) -> Retrying:
-    """A tenacity Retrying that repeats transient Kubernetes failures until `deadline_s`."""
-
-    def _before_sleep(state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        log.warning("%s: transient Kubernetes error (%s), retrying", what, describe(exc) if exc else "?")
-
-    return Retrying(
-        retry=retry_if_exception(is_transient),
-        stop=stop_after_delay(deadline_s),
-        wait=wait_exponential(multiplier=API_INITIAL_BACKOFF_S, max=API_MAX_BACKOFF_S),
-        before_sleep=_before_sleep,
-        reraise=True,
-    )
-
-
-def call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run one Kubernetes operation with transient retries; anything else becomes KubeError."""
-    try:
-        return retrying(what)(fn, *args, **kwargs)
-    except (ApiException, urllib3.exceptions.HTTPError, ConnectionError) as exc:
-        raise KubeError(f"{what}: {describe(exc)}") from exc
-
-
-# --- raw REST, so that every kind is read and written as the plain JSON we render ---------------
+# --- where each kind lives: every kind is read and written as the plain JSON we render ----------
 
 
 def path_of(manifest: Manifest, name: str | None = None) -> str:
@@ -124,32 +81,9 @@ def path_of(manifest: Manifest, name: str | None = None) -> str:
     return f"{base}/{res.plural}" + (f"/{name}" if name else "")
 
 
-def request(
-    api: ApiClient, method: str, path: str, body: Any = None, content_type: str = "application/json"
-) -> dict[str, Any]:
-    """One REST call; returns the decoded JSON body or raises ApiException like the typed clients."""
-    headers = {"Accept": "application/json"}
-    if body is not None:
-        headers["Content-Type"] = content_type
-    params = api.param_serialize(
-        method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
-    )
-    response = api.call_api(*params)
-    response.read()
-    if not 200 <= response.status <= 299:
-        raise ApiException.from_response(http_resp=response, body=(response.data or b"").decode(), data=None)
-    out: dict[str, Any] = json.loads(response.data or b"{}")
-    return out
-
-
 def read(api: ApiClient, manifest: Manifest) -> dict[str, Any] | None:
     """The live object named like the manifest, or None when it does not exist."""
-    try:
-        return request(api, "GET", path_of(manifest, manifest["metadata"]["name"]))
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
+    return get_or_none(api, path_of(manifest, manifest["metadata"]["name"]))
 
 
 def object_name(manifest: Manifest) -> str:
@@ -157,73 +91,38 @@ def object_name(manifest: Manifest) -> str:
     return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
 
 
-# --- comparing what we set with what is there ---------------------------------------------------
-
-
-def _comparable(manifest: Manifest) -> Manifest:
-    """The fields we set, as the API server stores them (stringData becomes base64 data)."""
-    out = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "status")}
-    meta = manifest.get("metadata", {})
-    out["metadata"] = {k: meta[k] for k in ("labels", "annotations") if k in meta}
-    if manifest.get("kind") == "Secret" and "stringData" in out:
-        data = dict(out.get("data") or {})
-        for key, value in out.pop("stringData").items():
-            data[key] = base64.b64encode(str(value).encode()).decode()
-        out["data"] = data
-    return out
-
-
-def covers(live: Any, want: Any) -> bool:
-    """Whether `live` holds every field of `want` (extra live fields are server defaults)."""
-    if isinstance(want, dict):
-        return isinstance(live, dict) and all(covers(live.get(k), v) for k, v in want.items())
-    if isinstance(want, list):
-        return (
-            isinstance(live, list)
-            and len(live) == len(want)
-            and all(covers(a, b) for a, b in zip(live, want, strict=True))
-        )
-    if isinstance(want, int | float) and not isinstance(want, bool) and isinstance(live, str):
-        return str(want) == live
-    if isinstance(want, str) and isinstance(live, int | float) and not isinstance(live, bool):
-        return want == str(live)
-    return bool(live == want)
-
-
-def differs(live: dict[str, Any], manifest: Manifest) -> bool:
-    return not covers(live, _comparable(manifest))
+def _version(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
 def apply_object(api: ApiClient, manifest: Manifest) -> Applied:
-    """Create the object, or merge-patch the fields we set when they differ; otherwise write nothing.
+    """Server-side apply of the manifest as field manager `multidc` (forced): create, or set our fields.
 
-    A re-run with the same manifest therefore changes no resourceVersion. Conflicts (409) and
-    other transient failures are retried until API_DEADLINE_S; Secret data is never logged.
+    The API server writes nothing when our fields already hold these values, so a re-run with the same
+    manifest changes no resourceVersion and is reported `unchanged`; fields other managers set are
+    kept, and a field an earlier apply of ours set and this manifest no longer has is removed. Transient
+    failures are retried until API_DEADLINE_S; Secret data is never logged.
 
     Args:
         api: The cluster's ApiClient.
         manifest: One object as rendered by multidc_core.manifests (any kind in KINDS).
 
     Returns:
-        The kind, name and action taken.
+        The kind, name and action taken (created, patched: something changed, unchanged).
     """
     kind, name = manifest["kind"], object_name(manifest)
-    path = path_of(manifest)
+    path = path_of(manifest, manifest["metadata"]["name"])
 
     def once() -> Applied:
-        live = read(api, manifest)
-        if live is None:
-            request(api, "POST", path, manifest)
+        before = read(api, manifest)
+        after = server_side_apply(api, path, manifest)
+        if before is None:
             return Applied(kind=kind, name=name, action="created")
-        if not differs(live, manifest):
-            return Applied(kind=kind, name=name, action="unchanged")
-        patch = {k: v for k, v in _comparable(manifest).items()}
-        request(api, "PATCH", path_of(manifest, manifest["metadata"]["name"]), patch, MERGE_PATCH)
-        return Applied(kind=kind, name=name, action="patched")
+        changed = _version(after) != _version(before)
+        return Applied(kind=kind, name=name, action="patched" if changed else "unchanged")
 
     done = call(f"{kind} {name}", once)
-    if done.action != "unchanged":
-        log.info("%s %s %s", kind, name, done.action)
+    log.info("%s %s %s", kind, name, done.action)
     return done
 
 
@@ -233,15 +132,6 @@ def apply_all(api: ApiClient, manifests: list[Manifest]) -> list[Applied]:
 
 
 # --- pods ----------------------------------------------------------------------------------------
-
-
-def get_or_none(api: ApiClient, path: str) -> dict[str, Any] | None:
-    try:
-        return request(api, "GET", path)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
 
 
 def is_ready(pod: dict[str, Any]) -> bool:
@@ -274,10 +164,6 @@ def diagnose_pod(api: ApiClient, ns: str, pod: str) -> str:
 
 
 # --- bounded waits ------------------------------------------------------------------------------
-
-
-class WaitTimeout(KubeError):
-    """A wait ran out of time; the message names what was awaited and the last state seen."""
 
 
 class NotYet(Exception):
@@ -325,6 +211,7 @@ def wait_until(what: str, check: Callable[[], T | None], deadline_s: float, poll
             if not is_transient(exc):
                 raise
             last[:] = [describe(exc)]
+            log.warning("%s: transient Kubernetes error (%s), trying again", what, last[0])
             raise NotYet() from exc
         if value is None:
             raise NotYet()

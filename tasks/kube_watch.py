@@ -14,12 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-import urllib3
 from kubernetes import watch
 from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api
 from kubernetes.client.exceptions import ApiException
 
-from tasks.kube_objects import KubeError, WaitTimeout, describe, retrying
+from tasks.kube_client import FAILURES, WaitTimeout, as_kube_error, retrying
 
 T = TypeVar("T")
 Check = Callable[[dict[str, Any] | None], T | None]
@@ -89,8 +88,8 @@ def watch_until(api: ApiClient, what: str, kind: str, namespace: str, name: str,
             for attempt in retrying(what, left):
                 with attempt:
                     value = watcher.cycle(left)
-        except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise KubeError(f"{what}: {describe(exc)}") from exc
+        except FAILURES as exc:
+            raise as_kube_error(what, exc, deadline_s) from exc
         if value is not None:
             return value
     raise WaitTimeout(f"{what}: not done after {deadline_s:g}s")

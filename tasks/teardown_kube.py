@@ -6,39 +6,27 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
-import urllib3
 from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api
 from kubernetes.client.exceptions import ApiException
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
-from tenacity import (
-    Retrying,
-    retry_if_exception,
-    retry_if_result,
-    stop_after_delay,
-    wait_exponential,
-    wait_fixed,
-)
 
 from multidc_core import naming as n
 from multidc_core.corefile import remove_section
 from multidc_core.manifests import coredns_restart_patch
 from multidc_core.spec import CorednsMode, Datacenter, Provider, RingSpec
-from tasks.arm_ensure import run_logger
 from tasks.dns_probe import PROBE_POD as DNS_PROBE_POD
 from tasks.kube_access import api_for
+from tasks.kube_client import REQUEST_TIMEOUT, ClusterUnreachable, KubeError, WaitTimeout, call, probe
+from tasks.kube_objects import wait_until
+from tasks.run_log import run_logger
 
 T = TypeVar("T")
 
 # A namespace holding StatefulSets and PVCs takes minutes to finalize (disks detach first).
 NAMESPACE_DELETE_DEADLINE_S = 15 * 60.0
 NAMESPACE_POLL_S = 2.0
-# An API server answers in milliseconds; a minute of 429/5xx is an outage, not a blip.
-API_DEADLINE_S = 60.0
-# (connect, read) seconds per request: a cluster that is gone fails fast instead of hanging the run.
-REQUEST_TIMEOUT = (10, 60)
-TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 COREDNS_CONFIGMAP = "coredns"
 COREFILE_KEY = "Corefile"
 
@@ -61,49 +49,47 @@ class NotOwnedError(RuntimeError):
     """An object teardown must delete exists but does not carry this ring's labels."""
 
 
-class ClusterUnreachableError(RuntimeError):
-    """An existing cluster's API cannot be reached, so its ring objects cannot be removed."""
-
-
 def owned_by(labels: dict[str, str] | None, ring: str) -> bool:
     """True when labels carry this ring's ownership (ring and managed-by)."""
     labels = labels or {}
     return labels.get(n.LABEL_RING) == ring and labels.get(n.LABEL_MANAGED_BY) == n.MANAGED_BY
 
 
-def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, ApiException) and exc.status in TRANSIENT_STATUS
+def _read(fn: Callable[..., T], *args: Any, first: bool = False) -> T | None:
+    """Read one object (transient failures retried); None when it does not exist.
 
+    `first`: the first contact with the cluster, where no answer at all is ClusterUnreachable at once.
+    """
 
-def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """One API call with a request timeout; 429/5xx are retried with back-off up to API_DEADLINE_S."""
-    retrying = Retrying(
-        retry=retry_if_exception(_transient),
-        stop=stop_after_delay(API_DEADLINE_S),
-        wait=wait_exponential(multiplier=0.5, max=10),
-        reraise=True,
-    )
-    return retrying(fn, *args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
-
-
-def _read(fn: Callable[..., T], *args: Any) -> T | None:
-    """Read one object; None when it does not exist."""
-    try:
-        return _call(fn, *args)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
-def _delete(fn: Callable[..., Any], *args: Any) -> None:
-    """Delete one object; 404 (already gone) counts as done."""
-    try:
-        # The answer is the object or a Status depending on kind and server version: not parsed.
-        _call(fn, *args, _preload_content=False)
-    except ApiException as exc:
-        if exc.status != 404:
+    def once() -> T | None:
+        try:
+            return fn(*args, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
             raise
+
+    return (probe if first else call)(f"read {fn.__name__.removeprefix('read_')} {'/'.join(reversed(args))}", once)
+
+
+def _delete(fn: Callable[..., Any], *args: Any, done: tuple[int, ...] = (404,)) -> None:
+    """Delete one object; 404 (already gone) and the other `done` statuses count as done."""
+
+    def once() -> None:
+        try:
+            # The answer is the object or a Status depending on kind and server version: not parsed.
+            fn(*args, _request_timeout=REQUEST_TIMEOUT, _preload_content=False)
+        except ApiException as exc:
+            if exc.status not in done:
+                raise
+
+    call(f"delete {fn.__name__.removeprefix('delete_')} {'/'.join(reversed(args))}", once)
+
+
+def _patch(fn: Callable[..., Any], *args: Any) -> None:
+    """One merge patch (the typed client's dict body), transient failures retried."""
+    call(f"patch {fn.__name__.removeprefix('patch_')} {'/'.join(reversed(args[:-1]))}", fn, *args,
+         _request_timeout=REQUEST_TIMEOUT)
 
 
 class _DcTeardown:
@@ -125,7 +111,7 @@ class _DcTeardown:
 
     def check_namespace(self) -> Any:
         """The ring namespace, or None; a namespace with our name but not our labels stops everything."""
-        ns: Any = _read(self.core.read_namespace, self.dc.namespace)
+        ns: Any = _read(self.core.read_namespace, self.dc.namespace, first=True)
         if ns is not None and not owned_by(ns.metadata.labels, self.spec.name):
             raise NotOwnedError(
                 f"namespace {self.dc.namespace} in the cluster of datacenter {self.dc.name} is not labelled "
@@ -146,12 +132,8 @@ class _DcTeardown:
         ours = sorted({n.coredns_custom_key(d.namespace) for d in self.spec.datacenters} & set(data))
         if ours:
             # A merge patch with null removes just these keys, so a concurrent writer's keys survive.
-            _call(
-                self.core.patch_namespaced_config_map,
-                n.COREDNS_CUSTOM,
-                n.KUBE_SYSTEM,
-                {"data": dict.fromkeys(ours)},
-            )
+            _patch(self.core.patch_namespaced_config_map, n.COREDNS_CUSTOM, n.KUBE_SYSTEM,
+                   {"data": dict.fromkeys(ours)})
             for key in ours:
                 self.note("coredns-custom entry", key, "deleted")
         return bool(ours)
@@ -173,15 +155,11 @@ class _DcTeardown:
                 "metadata": {"resourceVersion": cm.metadata.resource_version},
                 "data": {COREFILE_KEY: new},
             }
-            _call(self.core.patch_namespaced_config_map, COREDNS_CONFIGMAP, n.KUBE_SYSTEM, body)
+            self.core.patch_namespaced_config_map(COREDNS_CONFIGMAP, n.KUBE_SYSTEM, body,
+                                                  _request_timeout=REQUEST_TIMEOUT)
             changed = True
 
-        Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, ApiException) and e.status == 409),
-            stop=stop_after_delay(API_DEADLINE_S),
-            wait=wait_fixed(0.5),
-            reraise=True,
-        )(attempt)
+        call(f"Corefile section of {n.KUBE_SYSTEM}/{COREDNS_CONFIGMAP}", attempt)  # 409: read again, redo
         if changed:
             self.note("Corefile section", f"{COREDNS_CONFIGMAP}/{COREFILE_KEY}", "deleted")
         return changed
@@ -189,13 +167,9 @@ class _DcTeardown:
     def restart_coredns(self) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         try:
-            _call(
-                self.apps.patch_namespaced_deployment,
-                n.COREDNS_DEPLOYMENT,
-                n.KUBE_SYSTEM,
-                coredns_restart_patch(stamp),
-            )
-        except ApiException as exc:
+            _patch(self.apps.patch_namespaced_deployment, n.COREDNS_DEPLOYMENT, n.KUBE_SYSTEM,
+                   coredns_restart_patch(stamp))
+        except KubeError as exc:
             if exc.status != 404:
                 raise
             self.log.warning("no coredns Deployment in the cluster of %s to restart", self.dc.name)
@@ -222,26 +196,21 @@ class _DcTeardown:
             self.note("Namespace", name, "absent")
             return
         if ns.metadata.deletion_timestamp is None:
-            try:
-                _delete(self.core.delete_namespace, name)
-            except ApiException as exc:
-                if exc.status != 409:  # 409: already terminating, which is what we want
-                    raise
+            _delete(self.core.delete_namespace, name, done=(404, 409))  # 409: already terminating
         self._wait_gone(name)
         self.note("Namespace", name, "deleted")
 
     def _wait_gone(self, name: str) -> None:
-        gone = Retrying(
-            retry=retry_if_result(lambda absent: not absent),
-            stop=stop_after_delay(NAMESPACE_DELETE_DEADLINE_S),
-            wait=wait_fixed(NAMESPACE_POLL_S),
-            retry_error_callback=lambda state: False,
-        )(lambda: _read(self.core.read_namespace, name) is None)
-        if not gone:
-            raise TimeoutError(
+        def gone() -> bool | None:
+            return True if _read(self.core.read_namespace, name) is None else None
+
+        try:
+            wait_until(f"namespace {name} gone", gone, NAMESPACE_DELETE_DEADLINE_S, NAMESPACE_POLL_S)
+        except WaitTimeout:
+            raise WaitTimeout(
                 f"namespace {name} in the cluster of {self.dc.name} is still terminating after "
                 f"{NAMESPACE_DELETE_DEADLINE_S:.0f}s; look for stuck finalizers, then run teardown again"
-            )
+            ) from None
 
 
 def _connect(spec: RingSpec, dc: Datacenter) -> ApiClient | None:
@@ -251,7 +220,7 @@ def _connect(spec: RingSpec, dc: Datacenter) -> ApiClient | None:
     except ValueError as exc:  # Prefect's "Unable to find block document"
         if dc.provider is Provider.AZURE:
             return None
-        raise ClusterUnreachableError(f"no kubeconfig for datacenter {dc.name}: {exc}") from exc
+        raise ClusterUnreachable(f"no kubeconfig for datacenter {dc.name}: {exc}") from exc
     return api
 
 
@@ -276,7 +245,7 @@ def teardown_dc_kubernetes(spec: RingSpec, dc: str) -> list[Deletion]:
 
     Raises:
         NotOwnedError: The namespace exists without this ring's labels (nothing is deleted).
-        ClusterUnreachableError: An existing cluster's API cannot be reached.
+        ClusterUnreachable: An existing cluster's API cannot be reached.
     """
     d = spec.dc(dc)
     log = run_logger()
@@ -288,15 +257,14 @@ def teardown_dc_kubernetes(spec: RingSpec, dc: str) -> list[Deletion]:
         run = _DcTeardown(spec, d, api)
         try:
             ns = run.check_namespace()
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except ClusterUnreachable as exc:
+            why = type(exc.__cause__).__name__
             if d.provider is not Provider.AZURE:
-                raise ClusterUnreachableError(
-                    f"the Kubernetes API of datacenter {dc} cannot be reached ({type(exc).__name__}); "
+                raise ClusterUnreachable(
+                    f"the Kubernetes API of datacenter {dc} cannot be reached ({why}); "
                     "its ring objects stay until it can: fix access and run teardown again"
                 ) from exc
-            log.warning(
-                "datacenter %s: API unreachable (%s); the AKS delete removes it", dc, type(exc).__name__
-            )
+            log.warning("datacenter %s: API unreachable (%s); the AKS delete removes it", dc, why)
             return [
                 Deletion(system="kubernetes", kind="cluster", name=dc, action="skipped", reason="unreachable")
             ]

@@ -27,6 +27,7 @@ from multidc_core.verify_model import (
     verify_rf,
 )
 from tasks.kube_access import ExecResult, api_for, exec_in_pod
+from tasks.kube_client import call
 
 # After an EACH_QUORUM write every DC already holds a quorum, so a read answers at once; the deadline
 # covers the LOCAL_QUORUM fallback, whose replication to other DCs is asynchronous (hints, slow WAN).
@@ -74,7 +75,7 @@ def _ready_pods(api: ApiClient, spec: RingSpec, dc: str) -> list[str]:
     d = spec.dc(dc)
     sel = ",".join(f"{k}={v}" for k, v in naming.selector(spec.name, dc).items())
     ready: set[str] = set()
-    for p in CoreV1Api(api).list_namespaced_pod(d.namespace, label_selector=sel).items:
+    for p in call(f"pods of {dc}", CoreV1Api(api).list_namespaced_pod, d.namespace, label_selector=sel).items:
         conditions = (p.status.conditions if p.status else None) or []
         if (
             p.metadata

@@ -114,3 +114,22 @@ def test_nodeport_dns_service_keeps_one_node_port_for_udp_and_tcp_across_re_appl
     assert len({p["nodePort"] for p in ports}) == 1 and 30000 <= ports[0]["nodePort"] <= 32767
     version = rv(api, path)
     assert apply_object(api, svc).action == "unchanged" and rv(api, path) == version
+
+
+def test_objects_are_applied_server_side_as_multidc_and_a_field_we_stop_setting_goes(api: ApiClient) -> None:
+    spec = rf.sandbox_spec()
+    dc = spec.datacenters[0]
+    apply_object(api, manifests.namespace(spec, dc))
+    cm = manifests.cassandra_config(spec, dc)
+    path = "/api/v1/namespaces/dc1/configmaps/cassandra-config"
+    annotated = {**cm, "metadata": {**cm["metadata"], "annotations": {"multidc.io/note": "x"}}}
+    assert apply_object(api, annotated).action == "created"
+    # Another manager's field (kubectl's annotation) is theirs: our applies keep it.
+    request(api, "PATCH", path, {"metadata": {"annotations": {"owner": "ops"}}}, "application/merge-patch+json")
+    assert apply_object(api, cm).action == "patched"
+    live = request(api, "GET", path)
+    assert live["metadata"]["annotations"] == {"owner": "ops"}
+    assert [(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"] if m["manager"] == "multidc"] == [
+        ("multidc", "Apply")
+    ]
+    assert apply_object(api, cm).action == "unchanged"

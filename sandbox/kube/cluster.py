@@ -19,7 +19,7 @@ from sandbox.kube.admission import Admission
 from sandbox.kube.bootstrap import nodes, region_of, storage_classes, system_objects
 from sandbox.kube.controllers import Controllers
 from sandbox.kube.exec import ExecHandler
-from sandbox.kube.faults import AttachDelay, KubeFaults
+from sandbox.kube.faults import AttachDelay, KubeFaults, Throttle
 from sandbox.kube.podenv import resolve_env
 from sandbox.kube.runtime import DefaultRuntime, PodRuntime
 from sandbox.kube.server import ApiServer
@@ -71,7 +71,8 @@ class KubeCluster:
         admission = Admission(self.store, service_cidr, lambda: [dns_service_ip])
         self.exec = ExecHandler(name, self.runtime, lambda pod, c: resolve_env(self.store, pod, c))
         self.server = ApiServer(self.store, self.token, admission, self.exec, self.clock.now,
-                                lambda pod, container: self.runtime.logs(name, pod, container))
+                                lambda pod, container: self.runtime.logs(name, pod, container),
+                                throttled=self.faults.take_throttle)
         self.admit = admission
         self.url = ""
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -220,6 +221,11 @@ class KubeCluster:
     def wrong_probe(self, namespace: str, pod: str, command: list[str]) -> None:
         """The kubelet runs `command` as the pod's readiness probe (a probe gone wrong) until cleared."""
         self._on_loop(lambda: self.faults.probes.__setitem__((namespace, pod), list(command)))
+
+    def throttle(self, count: int, path_contains: str = "", methods: list[str] | None = None) -> None:
+        """The API server answers the next `count` matching requests 429 Too Many Requests (Retry-After 1),
+        as API priority and fairness does under load; exec, logs and watches are long-running, never refused."""
+        self._on_loop(lambda: self.faults.throttles.append(Throttle(count, path_contains, methods)))
 
     def clear_crash_loop(self, namespace: str, pod: str) -> None:
         self._on_loop(lambda: self.faults.crash_loops.pop((namespace, pod), None))

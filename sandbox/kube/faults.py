@@ -13,6 +13,15 @@ class AttachDelay:
 
 
 @dataclass
+class Throttle:
+    """The API server answers 429 to the next `left` requests whose path holds `path_contains`."""
+
+    left: int
+    path_contains: str = ""
+    methods: list[str] | None = None
+
+
+@dataclass
 class KubeFaults:
     # Key "" applies to every namespace of the cluster; a namespace key overrides it.
     attach_delays: dict[str, AttachDelay] = field(default_factory=dict)
@@ -22,6 +31,8 @@ class KubeFaults:
     stopped: set[tuple[str, str]] = field(default_factory=set)
     # (namespace, pod) -> the readiness probe command the kubelet runs instead of the pod's own.
     probes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # API priority and fairness (or --max-requests-inflight) refusing requests: 429, Retry-After 1.
+    throttles: list[Throttle] = field(default_factory=list)
 
     def attach_delay(self, namespace: str) -> AttachDelay:
         return self.attach_delays.get(namespace) or self.attach_delays.get("") or AttachDelay()
@@ -40,11 +51,22 @@ class KubeFaults:
             self.crash_loops[key] = left - 1
         return True
 
+    def take_throttle(self, method: str, path: str) -> bool:
+        """Whether this request is refused with 429; counts the refusal down."""
+        for t in self.throttles:
+            if t.path_contains in path and (t.methods is None or method in t.methods):
+                t.left -= 1
+                if t.left <= 0:
+                    self.throttles.remove(t)
+                return True
+        return False
+
     def clear(self) -> None:
         self.attach_delays.clear()
         self.crash_loops.clear()
         self.stopped.clear()
         self.probes.clear()
+        self.throttles.clear()
 
     def dump(self) -> dict[str, Any]:
         return {
@@ -52,6 +74,7 @@ class KubeFaults:
             "crash_loops": [[ns, pod, n] for (ns, pod), n in self.crash_loops.items()],
             "stopped": sorted([ns, pod] for ns, pod in self.stopped),
             "probes": [[ns, pod, cmd] for (ns, pod), cmd in self.probes.items()],
+            "throttles": [vars(t) for t in self.throttles],
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -59,3 +82,4 @@ class KubeFaults:
         self.crash_loops = {(ns, pod): n for ns, pod, n in data.get("crash_loops", [])}
         self.stopped = {(ns, pod) for ns, pod in data.get("stopped", [])}
         self.probes = {(ns, pod): list(cmd) for ns, pod, cmd in data.get("probes", [])}
+        self.throttles = [Throttle(**t) for t in data.get("throttles", [])]

@@ -67,6 +67,11 @@ def _scale_of(obj: Obj) -> Obj:
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": selector}}
 
 
+def _long_running(request: web.Request) -> bool:
+    """Requests the in-flight limit never refuses: watches, exec and logs (apiserver's longRunningRequestCheck)."""
+    return watch_requested(request.query) or request.path.rstrip("/").endswith(("/exec", "/log"))
+
+
 def _parse(path: str) -> tuple[Resource, str, str, str]:
     """Split an API path into (resource, namespace, name, subresource)."""
     parts = [p for p in path.split("/") if p]
@@ -93,8 +98,9 @@ class ApiServer:
     """The aiohttp application of one cluster's API server."""
 
     def __init__(self, store: Store, token: str, admit: Admit, exec_handler: ExecHandler, now: Callable[[], float],
-                 logs_of: LogsOf | None = None):
+                 logs_of: LogsOf | None = None, throttled: Callable[[str, str], bool] | None = None):
         self.store, self.token, self.admit, self.exec_handler, self.now = store, token, admit, exec_handler, now
+        self.throttled = throttled or (lambda method, path: False)
         self.logs_of: LogsOf = logs_of or (lambda pod, container: [])
         self.request_log: list[dict[str, Any]] = []
         self.watch = WatchHub(store)
@@ -110,6 +116,11 @@ class ApiServer:
         try:
             if request.headers.get("Authorization", "") != f"Bearer {self.token}":
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+            if not _long_running(request) and self.throttled(request.method, request.path):
+                # kube-apiserver's tooManyRequests (server/filters/maxinflight.go): plain text, Retry-After 1.
+                status = 429
+                return web.Response(status=429, text="Too many requests, please try again later.",
+                                    headers={"Retry-After": "1"})
             resp = await handler(request)
             status = resp.status
             return resp
