@@ -1,4 +1,5 @@
-"""`nodetool` inside a simulated pod: status (real 4.x/5.0 layout), repair, rebuild, reloadseeds, describecluster."""
+"""`nodetool` inside a simulated pod: status (real 4.x/5.0 layout), repair, rebuild, reloadseeds, describecluster,
+decommission, removenode, cleanup (leave.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
-from sandbox.ring import syslog
+from sandbox.ring import leave, syslog
 from sandbox.ring.gossip import reload_seeds
 from sandbox.ring.model import NTS, SIMPLE, SYSTEM_KEYSPACES, Keyspace
 from sandbox.ring.node import Node
@@ -223,4 +224,10 @@ def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
         return ExecResult(0, reload_seeds(sim, node), "")
     if cmd == "rebuild":
         return _rebuild(sim, node, rest[1:])
+    if cmd == "decommission":
+        return leave.decommission(sim, node, force=any(p in ("-f", "--force") for p in params))
+    if cmd == "cleanup":
+        return leave.cleanup(sim, node)
+    if cmd == "removenode" and params:
+        return leave.removenode(sim, node, params[-1])
     return ExecResult(1, "", f"nodetool: Found unexpected parameters: [{cmd}]\n{USAGE}\n")
