@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from flows.full import multidc
+from flows.remove_dc import remove_dc
 from flows.scale import scale_dc
 from flows.spec_ref import SpecRef
 from multidc_core import naming
@@ -31,17 +32,22 @@ WRITER_MAX = 150  # the writer's bound: at most this many inserts, however long 
 WAITS = KubeWaits(dns_address_s=30, dns_check_s=4, pvc_bound_s=30, pod_ready_s=30, cql_s=10, repair_s=60, poll_s=0.05)
 
 
-def spec_file(tmp: Path, kubeconfig: Path, dcs: list[str], nodes: dict[str, int] | None = None) -> Path:
-    """examples/sandbox-existing.yaml (3 nodes per DC unless `nodes` says) on the sandbox's kubeconfig, with only `dcs`."""
+def spec_file(
+    tmp: Path, kubeconfig: Path, dcs: list[str], nodes: dict[str, int] | None = None, image: str | None = None
+) -> Path:
+    """examples/sandbox-existing.yaml (3 nodes per DC unless `nodes` says) on the sandbox's kubeconfig, with only
+    `dcs` (and `image` when given)."""
     raw: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "sandbox-existing.yaml").read_text())
     raw["name"] = RING
+    if image:
+        raw["cassandra"] = {"image": image}
     raw["datacenters"] = [copy.deepcopy(d) for d in raw["datacenters"] if d["name"] in dcs]
     for d in raw["datacenters"]:
         d["kubeconfig"]["path"] = str(kubeconfig)
         d["cassandra"]["nodes"] = (nodes or {}).get(d["name"], 3)
     raw["keyspaces"] = [{"name": "customers_ks", "replication": {d: 3 for d in dcs}}]
     sizes = "".join(f"-{(nodes or {}).get(d, 3)}" for d in dcs)
-    path = tmp / f"{RING}-{'-'.join(dcs)}{sizes}.yaml"
+    path = tmp / f"{RING}-{'-'.join(dcs)}{sizes}{'-' + image.replace(':', '-') if image else ''}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
 
@@ -152,3 +158,16 @@ def scale(tmp: Path, kubeconfig: Path, dcs: list[str], nodes: dict[str, int], dc
     path = spec_file(tmp, kubeconfig, dcs, nodes)
     return measured(path, lambda: scale_dc(spec=SpecRef(path=str(path)), dc=dc, confirm=confirm, waits=WAITS,
                                            return_state=True))
+
+
+def remove(tmp: Path, kubeconfig: Path, dcs: list[str], dc: str, confirm: str = "") -> AddOutcome:
+    """Run remove-dc for `dc` (the spec still lists it) while the writer writes; read back in the other DCs."""
+    path = spec_file(tmp, kubeconfig, dcs)
+    return measured(path, lambda: remove_dc(spec=SpecRef(path=str(path)), dc=dc, confirm=confirm, waits=WAITS,
+                                            return_state=True), read_in=[d for d in dcs if d != dc])
+
+
+def roll(tmp: Path, kubeconfig: Path, dcs: list[str], image: str) -> AddOutcome:
+    """Run multidc/full with another image: every DC rolls one pod at a time, each back UN, while the writer writes."""
+    path = spec_file(tmp, kubeconfig, dcs, image=image)
+    return measured(path, lambda: run_full(path))

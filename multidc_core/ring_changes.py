@@ -16,8 +16,9 @@ from multidc_core.nodetool import NodeStatus
 from multidc_core.spec import Cloud, Datacenter, Provider, RingSpec
 
 REMOVAL_NOT_AVAILABLE = (
-    "removing a datacenter is a separate operation (decommission, then drop it from every keyspace and "
-    "seed list), not yet available in multidc"
+    "removing a datacenter is a separate operation (drop it from every keyspace, decommission, drop it from "
+    "every seed list): run the remove-dc flow (deployment remove-dc/remove-dc) with the spec that still lists "
+    "it and confirm set to its name"
 )
 SCALE_DOWN_NOT_AVAILABLE = (
     "scaling a datacenter down is a separate operation (decommission, highest ordinal first, then cleanup): "
@@ -225,3 +226,34 @@ def nearest_source(spec: RingSpec, dc: str, exclude: list[str]) -> str:
         return (_cloud(d) != _cloud(me), not same_region, not (family and family == region_family(d)))
 
     return min(candidates, key=distance).name
+
+
+def without_dc(spec: RingSpec, dc: str) -> RingSpec:
+    """The spec once the DC is removed: the other DCs, and keyspaces that no longer replicate to it."""
+    keyspaces = [ks.model_copy(update={"replication": {k: v for k, v in ks.replication.items() if k != dc}})
+                 for ks in spec.keyspaces]
+    return spec.model_copy(update={"datacenters": [d for d in spec.datacenters if d.name != dc],
+                                   "keyspaces": keyspaces})
+
+
+def removal_refusal(spec: RingSpec, dc: str, live: dict[str, dict[str, str]]) -> str | None:
+    """Why datacenter `dc` must not be removed, or None: a keyspace (of the spec or of the live ring, as
+    system_schema.keyspaces shows it) whose replicas are all in `dc` would lose every row with it."""
+    if [d.name for d in spec.datacenters] == [dc]:
+        return f"datacenter {dc} is the ring's only datacenter: use the teardown flow to delete the ring"
+    only: list[str] = []
+    for ks in spec.keyspaces:
+        if ks.replication.get(dc, 0) > 0 and not any(v > 0 for k, v in ks.replication.items() if k != dc):
+            only.append(f"{ks.name} (keyspaces[{ks.name}].replication)")
+    known = {ks.name for ks in spec.keyspaces}
+    for name, rep in live.items():
+        if name in known or not rep.get("class", "").endswith("NetworkTopologyStrategy"):
+            continue
+        factors = {k: int(v or 0) for k, v in rep.items() if k != "class"}
+        if factors.get(dc, 0) > 0 and not any(v > 0 for k, v in factors.items() if k != dc):
+            only.append(f"{name} (not in the spec)")
+    if only:
+        return (f"keyspace(s) {', '.join(only)} replicate only to datacenter {dc}: removing it would lose every "
+                f"row of them. Replicate them to another datacenter first (ALTER KEYSPACE, then `nodetool "
+                f"rebuild` or a full repair there), or drop them; nothing was changed")
+    return None

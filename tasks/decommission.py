@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from multidc_core import cql, manifests
 from multidc_core import naming as n
-from multidc_core.nodetool import parse_status
+from multidc_core.nodetool import NodeStatus, parse_status
 from multidc_core.spec import CassandraDC, Datacenter, RingSpec
 from tasks.cassandra import ADMIN_LOGIN, CqlFailed, _cqlsh
 from tasks.kube_access import api_for, exec_in_pod
@@ -57,11 +57,27 @@ def _pod_ip(api: ApiClient, d: Datacenter, pod: str) -> str | None:
     return ((live or {}).get("status") or {}).get("podIP")
 
 
-def _in_ring(api: ApiClient, d: Datacenter, viewer: str, ip: str) -> bool:
+def ring_rows(api: ApiClient, d: Datacenter, viewer: str) -> list[NodeStatus]:
+    """`nodetool status` as the viewer pod sees the ring."""
     res = exec_in_pod(api, d.namespace, viewer, ["nodetool", "status"])
     if res.returncode != 0:
         raise KubeError(f"nodetool status in {viewer}: {res.stderr.strip()[:200]}")
-    return any(r.address == ip for r in parse_status(res.stdout))
+    return parse_status(res.stdout)
+
+
+def leave_ring(api: ApiClient, d: Datacenter, pod: str, viewer: tuple[ApiClient, Datacenter, str],
+               w: KubeWaits) -> bool:
+    """`nodetool decommission` in the pod, then wait until the viewer's `nodetool status` no longer lists it.
+
+    Returns False when the pod was not in the ring (already decommissioned, or gone): nothing done.
+    """
+    ip = _pod_ip(api, d, pod)
+    if ip is None or all(r.address != ip for r in ring_rows(*viewer)):
+        return False
+    _nodetool(api, d, pod, ["nodetool", "decommission"], w)
+    wait_until(f"{d.name}: {pod} out of the ring",
+               lambda: True if all(r.address != ip for r in ring_rows(*viewer)) else None, w.pod_ready_s, w.poll_s)
+    return True
 
 
 @task(cache_policy=NO_CACHE)
@@ -80,12 +96,7 @@ def decommission_node(spec: RingSpec, dc: str, nodes: int, waits: KubeWaits | No
     d, log = spec.dc(dc), get_run_logger()
     api = api_for(spec, d)
     pod = n.pods(with_nodes(d, nodes + 1))[nodes]
-    viewer = n.pods(d)[0]
-    ip = _pod_ip(api, d, pod)
-    if ip is not None and _in_ring(api, d, viewer, ip):
-        _nodetool(api, d, pod, ["nodetool", "decommission"], w)
-        wait_until(f"{dc}: {pod} out of the ring", lambda: True if not _in_ring(api, d, viewer, ip) else None,
-                   w.pod_ready_s, w.poll_s)
+    if leave_ring(api, d, pod, (api, d, n.pods(d)[0]), w):
         log.info("%s: %s decommissioned: its ranges streamed to the other nodes", dc, pod)
     rack = pod.rsplit("-", 1)[0]
     sts = next(m for m in manifests.cassandra_manifests(spec, with_nodes(d, nodes)) if m["metadata"]["name"] == rack)

@@ -9,7 +9,13 @@ import pytest
 import yaml
 
 from multidc_core.load import load_spec
-from multidc_core.ring_changes import LiveDC, nearest_source, ring_changes, scale_down_refusal, upgrade_refusal
+from multidc_core.ring_changes import (
+    LiveDC,
+    nearest_source,
+    ring_changes,
+    scale_down_refusal,
+    upgrade_refusal,
+)
 from multidc_core.spec import RingSpec
 from tests import ring_fixtures as rf
 

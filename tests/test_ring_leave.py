@@ -80,3 +80,22 @@ def test_cleanup_drops_partitions_the_node_no_longer_owns() -> None:
     after = sum(len(world.sim.nodes[p.node_id].data.get("ks", {}).get("t", {})) for p in world.dc_pods("dc1"))
     assert held > ROWS and after == ROWS  # one copy of each row, on its owner
     assert rows(world, world.pod("dc1"), "ONE") == ROWS
+
+
+def test_a_dc_removed_while_a_keyspace_replicates_only_there_takes_every_row_of_it() -> None:
+    world = make_world(dcs=("dc1", "dc2"), nodes=2, racks=1)
+    assert set(world.start().values()) == {None}
+    create = ("CREATE KEYSPACE ks WITH replication = {'class': 'NetworkTopologyStrategy', 'dc2': 2}; "
+              "CREATE TABLE ks.t (id text PRIMARY KEY);")
+    inserts = " ".join(f"INSERT INTO ks.t (id) VALUES ('k{i}');" for i in range(ROWS))  # noqa: S608
+    assert world.cql(world.pod("dc2"), create + " CONSISTENCY LOCAL_QUORUM; " + inserts).returncode == 0
+    first = world.pod("dc1")
+    for p in world.dc_pods("dc2"):  # its cluster deleted: no decommission
+        world.sim.stop_node(p.node_id)
+    for p in world.dc_pods("dc2"):
+        assert nodetool(world, first, "removenode", world.sim.nodes[p.node_id].host_id)[0] == 0
+    alter = "ALTER KEYSPACE ks WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 2}"
+    assert world.cql(first, alter).returncode == 0
+    for p in world.dc_pods("dc1"):
+        assert nodetool(world, p, "repair", "-full", "ks")[0] == 0
+    assert rows(world, first, "LOCAL_QUORUM") == 0  # nothing left anywhere to stream from
