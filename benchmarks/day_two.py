@@ -56,6 +56,9 @@ def main() -> int:
             print(f"{what}: {out.seconds:.1f} s; acknowledged rows {out.acked} ({out.acked_during} during); "
                   f"rows lost (LOCAL_QUORUM): {lost}")
             failed = failed or any(out.lost.values())
+        on, of = ops.pods_on(out.spec, "aws-1", "cassandra:5.0.2")
+        print(f"after the roll: {on}/{of} aws-1 pods run cassandra:5.0.2")
+        failed = failed or on != of
     return 1 if failed else 0
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from kubernetes.client import CoreV1Api
 
 from flows.full import multidc
 from flows.remove_dc import remove_dc
@@ -90,15 +91,18 @@ def one_dc_ring(tmp: Path, kubeconfig: Path) -> RingSpec:
 class Writer:
     """Inserts rows at LOCAL_QUORUM in aws-1, one exec each, round-robin over its pods; keeps the acknowledged."""
 
+    started = 0  # writers so far: each one's keys are its own, so later writes never overwrite earlier rows
+
     def __init__(self, spec: RingSpec) -> None:
         self.spec, self.acked, self.tried = spec, set[str](), 0
+        self.serial, Writer.started = Writer.started, Writer.started + 1
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="day-two-writer", daemon=True)
 
     def run(self) -> None:
         pods = naming.pods(self.spec.dc("aws-1"))
         while not self.stop.is_set() and self.tried < WRITER_MAX:
-            key, pod = f"rw{self.tried}", pods[self.tried % len(pods)]
+            key, pod = f"rw{self.serial}x{self.tried}", pods[self.tried % len(pods)]
             self.tried += 1
             insert = f"CONSISTENCY LOCAL_QUORUM; INSERT INTO customers_ks.rows (id) VALUES ('{key}')"  # noqa: S608
             try:
@@ -171,3 +175,11 @@ def roll(tmp: Path, kubeconfig: Path, dcs: list[str], image: str) -> AddOutcome:
     """Run multidc/full with another image: every DC rolls one pod at a time, each back UN, while the writer writes."""
     path = spec_file(tmp, kubeconfig, dcs, image=image)
     return measured(path, lambda: run_full(path))
+
+
+def pods_on(spec: RingSpec, dc: str, image: str) -> tuple[int, int]:
+    """(Cassandra pods of the DC whose container runs `image`, all its Cassandra pods)."""
+    d = spec.dc(dc)
+    items = CoreV1Api(api_for(spec, d)).list_namespaced_pod(d.namespace).items
+    ours = [p for p in items if (p.metadata.labels or {}).get(naming.LABEL_APP) == naming.APP]
+    return sum(1 for p in ours if p.spec.containers[0].image == image), len(ours)

@@ -14,6 +14,7 @@ from multidc_core import naming
 from multidc_core.load import load_spec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tests import ring_fixtures as rf
+from tests.kube_helpers import wait_for
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 DCS = ["aws-1", "azure-1"]
@@ -78,3 +79,27 @@ def test_removing_a_dc_decommissions_it_drops_it_everywhere_and_loses_no_acknowl
     # azure-1's ring objects are gone from its cluster.
     azure = CoreV1Api(rf.api(spec, "azure-1"))
     assert "azure-1" not in {ns.metadata.name for ns in azure.list_namespace().items}
+
+
+def test_a_dc_whose_nodes_are_gone_is_removed_with_removenode_from_another_dc(
+    ring: tuple[ThreadedWorld, Path],
+) -> None:
+    tw, tmp = ring
+    kubeconfig = tw.state_dir / "existing.kubeconfig"
+    spec = load_spec(ops.spec_file(tmp, kubeconfig, DCS).read_text())
+    if "azure-1" in {r.dc for r in rf.nodetool_status(spec, "aws-1")}:
+        pytest.skip("needs azure-1 removed by the test before")
+    again = ops.add_dc(tmp, kubeconfig)
+    assert again.state.is_completed(), again.state.message
+    # The DC is lost: its namespace (pods, volumes) deleted without any decommission; its nodes show DN.
+    azure = CoreV1Api(rf.api(spec, "azure-1"))
+    azure.delete_namespace("azure-1")
+    wait_for(lambda: "azure-1" not in {ns.metadata.name for ns in azure.list_namespace().items}, 30)
+    assert {r.status for r in rf.nodetool_status(spec, "aws-1") if r.dc == "azure-1"} == {"D"}
+    out = ops.remove(tmp, kubeconfig, DCS, "azure-1", confirm="azure-1")
+    assert out.state.is_completed(), out.state.message
+    assert out.lost == {"aws-1": set()}
+    removed = out.state.result().nodes
+    assert len(removed) == 3 and all(" removed (" in x for x in removed)
+    status = rf.nodetool_status(spec, "aws-1")
+    assert {r.dc for r in status} == {"aws-1"} and [r.status + r.state for r in status] == ["UN"] * 3

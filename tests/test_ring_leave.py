@@ -99,3 +99,17 @@ def test_a_dc_removed_while_a_keyspace_replicates_only_there_takes_every_row_of_
     for p in world.dc_pods("dc1"):
         assert nodetool(world, p, "repair", "-full", "ks")[0] == 0
     assert rows(world, first, "LOCAL_QUORUM") == 0  # nothing left anywhere to stream from
+
+
+def test_a_repair_fails_only_when_a_replica_of_the_repaired_keyspace_is_down() -> None:
+    world = make_world(dcs=("dc1", "dc2"), nodes=2, racks=1)
+    assert set(world.start().values()) == {None}
+    create = ("CREATE KEYSPACE here WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 2}; "
+              "CREATE KEYSPACE both WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 2};")
+    assert world.cql(world.pod("dc1"), create).returncode == 0
+    for p in world.dc_pods("dc2"):
+        world.sim.stop_node(p.node_id)
+    first = world.pod("dc1")
+    assert nodetool(world, first, "repair", "-full", "here")[0] == 0  # dc2 holds none of its replicas
+    rc, _, err = nodetool(world, first, "repair", "-full", "both")
+    assert rc == 2 and f"Endpoint not alive: /{world.pod('dc2').ip}:7000" in err
