@@ -10,7 +10,7 @@ from flows.spec_ref import SpecRef
 from flows.teardown import ConfirmationError
 from multidc_core.ring_changes import scale_down_refusal
 from tasks.cassandra import configure_auth, ensure_keyspaces
-from tasks.decommission import cleanup_dc, decommission_node, live_replication
+from tasks.decommission import cleanup_dc, decommission_node, live_replication, running_nodes
 from tasks.kube_objects import KubeWaits
 from tasks.ring_changes import read_live_ring
 
@@ -54,7 +54,9 @@ def scale_dc(
         if live is None or dc not in live[1]:
             raise RingChangeRefused(f"ring {ring.name}: datacenter {dc} is not in the live ring (or the ring cannot be "
                                     "seen): run multidc/full to build it; nothing was changed")
-        before = live[1][dc].nodes
+        # A run stopped after a decommission left the node out of the ring but its pod running: the
+        # StatefulSets still count it, and this run finishes its removal.
+        before = max(live[1][dc].nodes, running_nodes(ring, dc))
         if target < before:
             return _shrink(ring_ref=spec, dc=dc, before=before, confirm=confirm, waits=waits)
     if target > before:

@@ -116,6 +116,19 @@ def decommission_node(spec: RingSpec, dc: str, nodes: int, waits: KubeWaits | No
 
 
 @task(cache_policy=NO_CACHE)
+def running_nodes(spec: RingSpec, dc: str) -> int:
+    """The DC's nodes as its StatefulSets count them (a node decommissioned by a stopped run still counts)."""
+    d = spec.dc(dc)
+    api = api_for(spec, d)
+    total = 0
+    for rack in d.cassandra.racks:
+        path = f"/apis/apps/v1/namespaces/{d.namespace}/statefulsets/{n.statefulset_name(rack.name)}"
+        live = call(f"StatefulSet {n.statefulset_name(rack.name)}", get_or_none, api, path)
+        total += int(((live or {}).get("spec") or {}).get("replicas") or 0)
+    return total
+
+
+@task(cache_policy=NO_CACHE)
 def cleanup_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> list[str]:
     """`nodetool cleanup` on each node of the DC, one at a time: each drops the ranges it no longer owns."""
     w = waits or KubeWaits()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes.client import CoreV1Api
 
 from flows.full import multidc
 from flows.remove_dc import remove_dc
@@ -71,6 +72,9 @@ def test_removing_an_azure_dc_deletes_its_resources_and_keeps_the_others_and_eve
     assert arm.store.resource(naming.resource_group_id(dc2.subscription_id, dc2.resource_group)) is None
     kept = [naming.cluster_id(spec, "dc1"), naming.gateway_id(spec, "dc1"), naming.vnet_id(spec, "dc1")]
     assert [i for i in kept if arm.store.resource(i) is None] == []
+    # dc1's CoreDNS no longer forwards dc2's zone.
+    custom = CoreV1Api(rf.api(spec, "dc1")).read_namespaced_config_map("coredns-custom", "kube-system").data or {}
+    assert naming.coredns_custom_key("dc2") not in custom
     status = rf.nodetool_status(spec, "dc1")
     assert {r.dc for r in status} == {"dc1"} and [r.status + r.state for r in status] == ["UN"] * 2
     rc, out, err = rf.cqlsh(spec, "dc1", '"$CASSANDRA_ADMIN_USER"', '"$CASSANDRA_ADMIN_PASSWORD"',

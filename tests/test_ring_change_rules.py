@@ -8,6 +8,7 @@ import copy
 import pytest
 import yaml
 
+from multidc_core.corefile import without_zone
 from multidc_core.load import load_spec
 from multidc_core.ring_changes import (
     LiveDC,
@@ -103,3 +104,12 @@ def test_a_shrink_below_the_largest_replication_factor_or_the_seeds_is_refused_n
     one = load_spec(yaml.safe_dump(raw))
     why = scale_down_refusal(one, "aws-1", 3, {})
     assert why is not None and "seeds" in why and "datacenters[aws-1].cassandra.nodes at 2 or more" in why
+
+
+def test_a_removed_dcs_zone_leaves_the_corefile_and_nothing_else_does() -> None:
+    corefile = (".:53 {\n    errors\n}\n# multidc begin\n    a.svc.cluster.local:53 {\n        forward . 10.0.0.1\n    }\n"
+                "    b.svc.cluster.local:53 {\n        forward . 10.0.0.2\n    }\n# multidc end\n")
+    out = without_zone(corefile, "a.svc.cluster.local")
+    assert "a.svc.cluster.local" not in out and "10.0.0.1" not in out
+    assert out == corefile.replace("    a.svc.cluster.local:53 {\n        forward . 10.0.0.1\n    }\n", "")
+    assert without_zone(out, "c.svc.cluster.local") == out

@@ -15,6 +15,7 @@ from flows.scale import scale_dc
 from flows.spec_ref import SpecRef
 from multidc_core.load import load_spec
 from sandbox.harness import ThreadedWorld, world_in_thread
+from tasks.kube_access import exec_in_pod
 from tests import ring_fixtures as rf
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -105,6 +106,10 @@ def test_scaling_down_decommissions_the_highest_ordinal_and_loses_no_acknowledge
     gone_ip = CoreV1Api(rf.api(spec, "aws-1")).read_namespaced_pod("cassandra-rack1-3", "aws-1").status.pod_ip
     unconfirmed = ops.scale(tmp, kubeconfig, ["aws-1"], {"aws-1": 3}, "aws-1")
     assert unconfirmed.state.is_failed() and "set confirm to 'aws-1'" in str(unconfirmed.state.message)
+    # An earlier run stopped right after the decommission: the node left the ring, its pod still runs.
+    res = exec_in_pod(rf.api(spec, "aws-1"), "aws-1", "cassandra-rack1-3", ["nodetool", "decommission"])
+    assert res.returncode == 0, res.stderr
+    assert len(rf.nodetool_status(spec, "aws-1")) == 3 and len(rf.cassandra_pods(spec, "aws-1")) == 4
     out = ops.scale(tmp, kubeconfig, ["aws-1"], {"aws-1": 3}, "aws-1", confirm="aws-1")
     _report(out, "scale down 4 -> 3")
     assert out.state.result().removed == ["cassandra-rack1-3"]
