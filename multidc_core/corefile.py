@@ -67,3 +67,19 @@ def insert_section(corefile: str, section: str) -> str:
 def insert_server_blocks(corefile: str, spec: RingSpec, dc: str, remote_dns: dict[str, str]) -> str:
     """The Corefile of `dc` with forward blocks for every other DC (idempotent)."""
     return insert_section(corefile, corefile_section(spec, dc, remote_dns))
+
+
+def without_zone(corefile: str, zone: str) -> str:
+    """The Corefile without the server block of one zone (`<zone>:53 { ... }`, braces balanced)."""
+    start = corefile.find(f"{zone}:53 {{")
+    if start < 0:
+        return corefile
+    depth, i = 0, corefile.index("{", start)
+    start = corefile.rfind("\n", 0, start) + 1  # the whole line, its indentation too
+    while i < len(corefile):
+        depth += {"{": 1, "}": -1}.get(corefile[i], 0)
+        i += 1
+        if depth == 0:
+            break
+    end = i + 1 if corefile[i:i + 1] == "\n" else i
+    return corefile[:start] + corefile[end:]

@@ -81,7 +81,7 @@ class CassandraDC(Strict):
     rebuild_from: str | None = Field(
         default=None,
         description="When this DC is added to a live ring: the DC its nodes stream their data from "
-        "(`nodetool rebuild -- <dc>`); default the first DC. Pick the nearest.",
+        "(`nodetool rebuild -- <dc>`); default the nearest live DC (same cloud, region, geography, then spec order).",
     )
     auto_bootstrap: bool = Field(
         default=True,

@@ -9,7 +9,7 @@ from prefect.variables import Variable
 
 from multidc_core import naming as n
 from multidc_core.nodetool import parse_status
-from multidc_core.ring_changes import LiveDC, RingChanges, live_dcs, ring_changes
+from multidc_core.ring_changes import LiveDC, RingChanges, live_dcs, nearest_source, ring_changes
 from multidc_core.spec import CassandraDC, Datacenter, RingSpec
 from tasks.cassandra_cql import CqlFailed
 from tasks.kube_access import api_for, exec_in_pod
@@ -90,8 +90,8 @@ def without_bootstrap(spec: RingSpec, adding: list[str]) -> RingSpec:
 
 
 def rebuild_source(spec: RingSpec, dc: str) -> str:
-    """The DC a new DC streams from: its `rebuild_from`, else the first DC."""
-    return spec.dc(dc).cassandra.rebuild_from or spec.datacenters[0].name
+    """The DC a new DC streams from: its `rebuild_from`, else the nearest DC not being added itself."""
+    return nearest_source(spec, dc, pending_adds(spec.name))
 
 
 @task(cache_policy=NO_CACHE)

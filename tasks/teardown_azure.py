@@ -107,13 +107,14 @@ def _vnet_owner(cloud: AzureCloud, spec: RingSpec, dc: str) -> Callable[[Wire], 
     return check
 
 
-def link_targets(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[Doomed]:
-    """Gateway connections and peerings that start at `dc` (both kinds: the mode may have changed)."""
+def link_targets(cloud: AzureCloud, spec: RingSpec, dc: str, to: str | None = None) -> list[Doomed]:
+    """Gateway connections and peerings that start at `dc` (both kinds: the mode may have changed); only
+    those that end at `to` when given."""
     a = az(spec, dc)
     net = cloud.network_client(a.subscription_id)
     vnet = naming.vnet_name(spec.name, dc)
     out: list[Doomed] = []
-    for dst in _others(spec, dc):
+    for dst in (o for o in _others(spec, dc) if to in (None, o)):
         conn = naming.connection_name(spec.name, dc, dst)
         api = net.virtual_network_gateway_connections
         out.append(
@@ -252,18 +253,19 @@ _DEFAULTS: dict[str, Any] = {
 
 
 @task(**_DEFAULTS)
-def delete_links(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[Deletion]:
+def delete_links(cloud: AzureCloud, spec: RingSpec, dc: str, to: str | None = None) -> list[Deletion]:
     """Delete the gateway connections and peerings that start at `dc`, if they are this ring's.
 
     Args:
         cloud: Where ARM is, how to authenticate and how long to wait.
         spec: The ring spec.
         dc: An azure datacenter of the spec.
+        to: Only the links that end at this datacenter (removing one DC); every link when None.
 
     Returns:
         One entry per link considered, with what was done.
     """
-    return [delete_if_owned(cloud, t) for t in link_targets(cloud, spec, dc)]
+    return [delete_if_owned(cloud, t) for t in link_targets(cloud, spec, dc, to)]
 
 
 @task(**_DEFAULTS)

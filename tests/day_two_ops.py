@@ -6,13 +6,17 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from kubernetes.client import CoreV1Api
 
 from flows.full import multidc
+from flows.remove_dc import remove_dc
+from flows.scale import scale_dc
 from flows.spec_ref import SpecRef
 from multidc_core import naming
 from multidc_core.load import load_spec
@@ -29,15 +33,22 @@ WRITER_MAX = 150  # the writer's bound: at most this many inserts, however long 
 WAITS = KubeWaits(dns_address_s=30, dns_check_s=4, pvc_bound_s=30, pod_ready_s=30, cql_s=10, repair_s=60, poll_s=0.05)
 
 
-def spec_file(tmp: Path, kubeconfig: Path, dcs: list[str]) -> Path:
-    """examples/sandbox-existing.yaml (3 nodes per DC) on the sandbox's kubeconfig, with only `dcs`."""
+def spec_file(
+    tmp: Path, kubeconfig: Path, dcs: list[str], nodes: dict[str, int] | None = None, image: str | None = None
+) -> Path:
+    """examples/sandbox-existing.yaml (3 nodes per DC unless `nodes` says) on the sandbox's kubeconfig, with only
+    `dcs` (and `image` when given)."""
     raw: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "sandbox-existing.yaml").read_text())
     raw["name"] = RING
+    if image:
+        raw["cassandra"] = {"image": image}
     raw["datacenters"] = [copy.deepcopy(d) for d in raw["datacenters"] if d["name"] in dcs]
     for d in raw["datacenters"]:
         d["kubeconfig"]["path"] = str(kubeconfig)
+        d["cassandra"]["nodes"] = (nodes or {}).get(d["name"], 3)
     raw["keyspaces"] = [{"name": "customers_ks", "replication": {d: 3 for d in dcs}}]
-    path = tmp / f"{RING}-{'-'.join(dcs)}.yaml"
+    sizes = "".join(f"-{(nodes or {}).get(d, 3)}" for d in dcs)
+    path = tmp / f"{RING}-{'-'.join(dcs)}{sizes}{'-' + image.replace(':', '-') if image else ''}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
 
@@ -80,15 +91,18 @@ def one_dc_ring(tmp: Path, kubeconfig: Path) -> RingSpec:
 class Writer:
     """Inserts rows at LOCAL_QUORUM in aws-1, one exec each, round-robin over its pods; keeps the acknowledged."""
 
+    started = 0  # writers so far: each one's keys are its own, so later writes never overwrite earlier rows
+
     def __init__(self, spec: RingSpec) -> None:
         self.spec, self.acked, self.tried = spec, set[str](), 0
+        self.serial, Writer.started = Writer.started, Writer.started + 1
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="day-two-writer", daemon=True)
 
     def run(self) -> None:
         pods = naming.pods(self.spec.dc("aws-1"))
         while not self.stop.is_set() and self.tried < WRITER_MAX:
-            key, pod = f"rw{self.tried}", pods[self.tried % len(pods)]
+            key, pod = f"rw{self.serial}x{self.tried}", pods[self.tried % len(pods)]
             self.tried += 1
             insert = f"CONSISTENCY LOCAL_QUORUM; INSERT INTO customers_ks.rows (id) VALUES ('{key}')"  # noqa: S608
             try:
@@ -102,30 +116,70 @@ class Writer:
 
 @dataclass
 class AddOutcome:
-    """One add of azure-1 to the live ring, with a writer running throughout."""
+    """One day-two operation on the live ring, with a writer in aws-1 running throughout."""
 
     state: Any
     spec: RingSpec
     seconds: float
     acked_during: int
     lost: dict[str, set[str]] = field(default_factory=dict)  # per DC: acknowledged rows not read back
+    acked: int = 0  # every acknowledged row so far (those before included)
 
 
-def add_dc(tmp: Path, kubeconfig: Path) -> AddOutcome:
-    """Run multidc/full with azure-1 appended while the writer writes; read every acknowledged row back."""
-    path = spec_file(tmp, kubeconfig, ["aws-1", "azure-1"])
+# Every row acknowledged by the writers of earlier operations of the same ring: each later read checks them too.
+ACKED: dict[str, set[str]] = {}
+
+
+def measured(path: Path, run: Callable[[], Any], read_in: list[str] | None = None) -> AddOutcome:
+    """Run one operation while the writer writes in aws-1; read every acknowledged row back in each DC."""
     spec = load_spec(path.read_text())
     writer = Writer(spec)
     writer.thread.start()
     started = time.monotonic()
     try:
-        state = run_full(path)
+        state = run()
     finally:
         seconds = time.monotonic() - started
         writer.stop.set()
         writer.thread.join(60)
-    outcome = AddOutcome(state, spec, seconds, len(writer.acked))
+    expected = ACKED.setdefault(str(path.parent), {f"r{i}" for i in range(ROWS_BEFORE)})
+    expected |= writer.acked
+    outcome = AddOutcome(state, spec, seconds, len(writer.acked), acked=len(expected))
     if state.is_completed():
-        expected = {f"r{i}" for i in range(ROWS_BEFORE)} | writer.acked
-        outcome.lost = {dc: expected - rows_in(spec, dc, "LOCAL_QUORUM") for dc in ("aws-1", "azure-1")}
+        dcs = read_in or [d.name for d in spec.datacenters]
+        outcome.lost = {dc: expected - rows_in(spec, dc, "LOCAL_QUORUM") for dc in dcs}
     return outcome
+
+
+def add_dc(tmp: Path, kubeconfig: Path) -> AddOutcome:
+    """Run multidc/full with azure-1 appended while the writer writes; read every acknowledged row back."""
+    path = spec_file(tmp, kubeconfig, ["aws-1", "azure-1"])
+    return measured(path, lambda: run_full(path))
+
+
+def scale(tmp: Path, kubeconfig: Path, dcs: list[str], nodes: dict[str, int], dc: str, confirm: str = "") -> AddOutcome:
+    """Run scale-dc for `dc` to `nodes[dc]` (confirm for a shrink) while the writer writes."""
+    path = spec_file(tmp, kubeconfig, dcs, nodes)
+    return measured(path, lambda: scale_dc(spec=SpecRef(path=str(path)), dc=dc, confirm=confirm, waits=WAITS,
+                                           return_state=True))
+
+
+def remove(tmp: Path, kubeconfig: Path, dcs: list[str], dc: str, confirm: str = "") -> AddOutcome:
+    """Run remove-dc for `dc` (the spec still lists it) while the writer writes; read back in the other DCs."""
+    path = spec_file(tmp, kubeconfig, dcs)
+    return measured(path, lambda: remove_dc(spec=SpecRef(path=str(path)), dc=dc, confirm=confirm, waits=WAITS,
+                                            return_state=True), read_in=[d for d in dcs if d != dc])
+
+
+def roll(tmp: Path, kubeconfig: Path, dcs: list[str], image: str) -> AddOutcome:
+    """Run multidc/full with another image: every DC rolls one pod at a time, each back UN, while the writer writes."""
+    path = spec_file(tmp, kubeconfig, dcs, image=image)
+    return measured(path, lambda: run_full(path))
+
+
+def pods_on(spec: RingSpec, dc: str, image: str) -> tuple[int, int]:
+    """(Cassandra pods of the DC whose container runs `image`, all its Cassandra pods)."""
+    d = spec.dc(dc)
+    items = CoreV1Api(api_for(spec, d)).list_namespaced_pod(d.namespace).items
+    ours = [p for p in items if (p.metadata.labels or {}).get(naming.LABEL_APP) == naming.APP]
+    return sum(1 for p in ours if p.spec.containers[0].image == image), len(ours)

@@ -14,7 +14,7 @@ from multidc_core import naming as n
 from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld, world_in_thread
 from sandbox.kube.cluster import KubeCluster
-from tasks.cassandra import admin_credentials, ensure_admin_secret
+from tasks.cassandra_admin import admin_credentials, ensure_admin_secret
 from tasks.kube_client import api_client, call, request
 from tests import ring_fixtures as rf
 from tests.prefect_logs import flow_run_logs

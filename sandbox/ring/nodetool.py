@@ -1,4 +1,5 @@
-"""`nodetool` inside a simulated pod: status (real 4.x/5.0 layout), repair, rebuild, reloadseeds, describecluster."""
+"""`nodetool` inside a simulated pod: status (real 4.x/5.0 layout), repair, rebuild, reloadseeds, describecluster,
+decommission, removenode, cleanup (leave.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
-from sandbox.ring import syslog
+from sandbox.ring import leave, syslog
 from sandbox.ring.gossip import reload_seeds
-from sandbox.ring.model import NTS, SIMPLE, SYSTEM_KEYSPACES, Keyspace
+from sandbox.ring.model import NTS, SIMPLE, SYSTEM_KEYSPACES, Keyspace, Ring
 from sandbox.ring.node import Node
 
 if TYPE_CHECKING:
@@ -122,14 +123,17 @@ def _repair(sim: RingSim, node: Node, params: list[str]) -> ExecResult:
     from sandbox.ring.cluster import ExecResult
 
     ring = sim.rings[node.ring_id or ""]
-    down = [m for m in sim.members(node.ring_id) if m is not node and not sim.live_from(node)(m)]
-    if down:
-        return ExecResult(2, "", f"{REPAIR_FAILED}Endpoint not alive: /{down[0].ip}:7000\n")
     full = any(p in ("-full", "--full") for p in params)
     positional = [p for p in params if not p.startswith("-")]
     ks = positional[0] if positional else None
     if ks is not None and ks not in ring.keyspaces:
         return ExecResult(2, "", f"error: Keyspace [{ks}] does not exist.\n")
+    # ActiveRepairService.getNeighbors: only the replicas of the repaired keyspaces' ranges take part, so
+    # only one of those being down fails the repair (a DC no keyspace replicates to any more does not).
+    down = [m for m in sim.members(node.ring_id) if m is not node and not sim.live_from(node)(m)
+            and _replicates_to(ring, ks, m.config.dc)]
+    if down:
+        return ExecResult(2, "", f"{REPAIR_FAILED}Endpoint not alive: /{down[0].ip}:7000\n")
     now = sim.clock.now()
     busy = [k for k, until in ring.repairs.items() if until > now and ks in (None, k)]
     if busy:
@@ -150,6 +154,14 @@ def _repair(sim: RingSim, node: Node, params: list[str]) -> ExecResult:
         f"Repair command #1 finished in {max(1, round(azure_s))} seconds\n"
     )
     return ExecResult(0, out, "", seconds)
+
+
+def _replicates_to(ring: Ring, keyspace: str | None, dc: str) -> bool:
+    """Whether the repaired keyspace (every keyspace when None) keeps replicas in the DC."""
+    for name, k in ring.keyspaces.items():
+        if keyspace in (None, name) and (k.strategy == SIMPLE or k.dc_factors().get(dc, 0) > 0):
+            return True
+    return False
 
 
 # Rebuild.java's options that take a value (keyspace, tokens, sources); `--` ends the options.
@@ -223,4 +235,10 @@ def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
         return ExecResult(0, reload_seeds(sim, node), "")
     if cmd == "rebuild":
         return _rebuild(sim, node, rest[1:])
+    if cmd == "decommission":
+        return leave.decommission(sim, node, force=any(p in ("-f", "--force") for p in params))
+    if cmd == "cleanup":
+        return leave.cleanup(sim, node)
+    if cmd == "removenode" and params:
+        return leave.removenode(sim, node, params[-1])
     return ExecResult(1, "", f"nodetool: Found unexpected parameters: [{cmd}]\n{USAGE}\n")

@@ -37,6 +37,7 @@ WHERE = {
     "shutdown": ("StorageServiceShutdownHook", "Gossiper.java:2202"),
     "syn": ("GossipStage:1", "GossipDigestSynVerbHandler.java:58"),
     "repair": ("Repair-Task:1", "RepairRunnable.java:287"),
+    "compaction": ("CompactionExecutor:1", "CompactionManager.java:530"),
 }
 
 
