@@ -11,6 +11,7 @@ from typing import Any, Literal
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.polling import LROPoller
 from azure.core.polling.base_polling import OperationFailed
+from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
@@ -34,7 +35,6 @@ from tasks.arm_errors import (
     RetryableOperationError,
     call_arm,
     describe,
-    is_transient,
     retryable_operation_failure,
     wait_retry_after_or_exponential,
 )
@@ -43,10 +43,10 @@ Action = Literal["created", "updated", "unchanged", "reconciled", "replaced"]
 Wire = dict[str, Any]
 
 TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
-# Prefect re-runs a task only for failures arm_errors calls transient; ARM calls inside are
-# already retried with back-off, so two task-level retries are a last resort, not the mechanism.
-TASK_RETRIES = 2
-TASK_RETRY_DELAY_S: list[float] = [10.0, 60.0]
+# How every Azure task is declared: no Prefect task retries. Requests are retried by the client's
+# transport layer and busy answers by call_arm/write (docs/DESIGN.md, "Retrying ARM calls"); a task
+# retry on top would multiply both bounds. `retries=0` also overrides PREFECT_TASK_DEFAULT_RETRIES.
+ARM_TASK: dict[str, Any] = {"cache_policy": NO_CACHE, "retries": 0}
 # Log a long wait's progress this often (seconds) at most: once a minute reads well in the UI.
 PROGRESS_EVERY_S = 60.0
 # A write whose operation ends Failed with a busy code (AnotherOperationInProgress, RetryableError,
@@ -114,7 +114,10 @@ def tag_owner(ring: str, dc: str | None) -> Callable[[Wire], str | None]:
 
 @dataclass
 class ArmOps:
-    """How to read, write and delete one named resource; the SDK calls, already bound."""
+    """How to read, write, compare and delete one named resource; the SDK calls, already bound.
+
+    tasks/arm_kinds.py makes one per resource kind; ensure tasks and teardown both use it.
+    """
 
     kind: str
     name: str
@@ -131,10 +134,21 @@ class ArmOps:
     # Some resources (role assignments) cannot be updated in place: a difference replaces them.
     replace_on_change: bool = False
     state_of: Callable[[Wire], str | None] = provisioning_state
+    # The body a write sends (multidc_core.azure_bodies); None for kinds only ever deleted or read.
+    body: Callable[[], Wire] | None = None
+    # Refusals of a delete that end by themselves (a subnet keeps a deleted cluster's NICs a while,
+    # InUseSubnetCannotBeDeleted): teardown sends the delete again until `deadline_s`.
+    wait_out: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
         return f"{self.kind} {self.name}"
+
+    def desired(self) -> Wire:
+        """The body a write sends."""
+        if self.body is None:
+            raise ValueError(f"{self.label}: multidc only reads and deletes this kind here")
+        return self.body()
 
 
 @dataclass
@@ -324,8 +338,9 @@ class Ensurer:
             return PermanentAzureError(
                 label, fault.code, f"provisioning failed: {fault.message}", fault.status
             )
-        # A poll that kept failing (throttling, 5xx) stays transient so Prefect may retry the task.
-        return exc if is_transient(exc) else PermanentAzureError(label, *_fault_args(exc))
+        # A poll the transport layer already sent again until it gave up (throttling, 5xx) is not
+        # retried a second time; a re-run waits out the operation where this run stopped.
+        return PermanentAzureError(label, *_fault_args(exc))
 
     def wait_for_state(self, ops: ArmOps, ready: Callable[[Wire], bool], deadline_s: float) -> Wire:
         """Poll GET every poll interval until `ready`, logging progress, or fail at the deadline."""
@@ -370,6 +385,11 @@ class Ensurer:
 def _fault_args(exc: BaseException) -> tuple[str, str, int | None]:
     fault = describe(exc)
     return fault.code, fault.message, fault.status
+
+
+def ensure_described(cloud: AzureCloud, ops: ArmOps) -> ResourceResult:
+    """The ensure protocol on one described resource (tasks/arm_kinds.py), with its kind's body."""
+    return result(ops, Ensurer(cloud).ensure(ops, ops.desired()))
 
 
 def result(ops: ArmOps, outcome: EnsureOutcome) -> ResourceResult:
