@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.core.polling import LROPoller
 from azure.core.polling.base_polling import OperationFailed
 from prefect.cache_policies import NO_CACHE
@@ -26,7 +31,6 @@ from tenacity import (
 )
 
 from blocks.azure import AzureCloud
-from multidc_core import naming
 from tasks.arm_diff import differences
 from tasks.arm_errors import (
     DeadlineExceededError,
@@ -38,9 +42,9 @@ from tasks.arm_errors import (
     retryable_operation_failure,
     wait_retry_after_or_exponential,
 )
+from tasks.arm_ops import ArmOps, Wire, to_model, to_wire
 
 Action = Literal["created", "updated", "unchanged", "reconciled", "replaced"]
-Wire = dict[str, Any]
 
 TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
 # How every Azure task is declared: no Prefect task retries. Requests are retried by the client's
@@ -76,79 +80,6 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return get_run_logger()
     except MissingContextError:
         return logging.getLogger("multidc.tasks")
-
-
-def to_model(cls: Any, body: Mapping[str, Any]) -> Any:
-    """Wire-format dict -> SDK model, for both SDK generations (msrest and typespec)."""
-    deserialize = getattr(cls, "deserialize", None)
-    return deserialize(dict(body)) if deserialize else cls(dict(body))
-
-
-def to_wire(obj: Any) -> Wire:
-    """SDK model -> wire-format dict (camelCase, read-only fields kept)."""
-    if obj is None:
-        return {}
-    if hasattr(obj, "serialize"):
-        return dict(obj.serialize(keep_readonly=True))
-    return dict(obj.as_dict())
-
-
-def provisioning_state(wire: Mapping[str, Any]) -> str | None:
-    props = wire.get("properties") or {}
-    return props.get("provisioningState")
-
-
-def tag_owner(ring: str, dc: str | None) -> Callable[[Wire], str | None]:
-    """Ownership check by tags: ring and managed-by always, the DC when given."""
-    wanted = {naming.TAG_MANAGED_BY: naming.MANAGED_BY, naming.TAG_RING: ring}
-    if dc is not None:
-        wanted[naming.TAG_DC] = dc
-
-    def check(wire: Wire) -> str | None:
-        tags = wire.get("tags") or {}
-        wrong = [f"{k}={v}" for k, v in wanted.items() if tags.get(k) != v]
-        return f"it lacks the ownership tag(s) {', '.join(wrong)}" if wrong else None
-
-    return check
-
-
-@dataclass
-class ArmOps:
-    """How to read, write, compare and delete one named resource; the SDK calls, already bound.
-
-    tasks/arm_kinds.py makes one per resource kind; ensure tasks and teardown both use it.
-    """
-
-    kind: str
-    name: str
-    get: Callable[[], Any]
-    put: Callable[[Any], Any]  # returns an LROPoller or, for quick resources, the model
-    delete: Callable[[], Any]
-    model: Any
-    owner: Callable[[Wire], str | None]
-    deadline_s: float
-    # A Failed resource is reconciled (a PUT of the same body). Only when that fails too, and only
-    # a resource that holds no data, may be replaced: this returns what still uses it (replace
-    # when empty). None: never deleted (clusters, VNets, anything that holds data or traffic).
-    users_if_replaced: Callable[[], list[str]] | None = None
-    # Some resources (role assignments) cannot be updated in place: a difference replaces them.
-    replace_on_change: bool = False
-    state_of: Callable[[Wire], str | None] = provisioning_state
-    # The body a write sends (multidc_core.azure_bodies); None for kinds only ever deleted or read.
-    body: Callable[[], Wire] | None = None
-    # Refusals of a delete that end by themselves (a subnet keeps a deleted cluster's NICs a while,
-    # InUseSubnetCannotBeDeleted): teardown sends the delete again until `deadline_s`.
-    wait_out: frozenset[str] = frozenset()
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind} {self.name}"
-
-    def desired(self) -> Wire:
-        """The body a write sends."""
-        if self.body is None:
-            raise ValueError(f"{self.label}: multidc only reads and deletes this kind here")
-        return self.body()
 
 
 @dataclass
@@ -308,7 +239,7 @@ class Ensurer:
         def step() -> bool:
             try:
                 poller.wait(timeout=chunk)
-            except HttpResponseError as exc:
+            except (HttpResponseError, ServiceRequestError, ServiceResponseError) as exc:
                 raise self._poll_failure(label, exc) from exc
             if not poller.done():
                 self.log.info("%s: %s after %s", label, poller.status(), _elapsed(start))
@@ -328,7 +259,7 @@ class Ensurer:
             )
         return poller.result()
 
-    def _poll_failure(self, label: str, exc: HttpResponseError) -> Exception:
+    def _poll_failure(self, label: str, exc: Exception) -> Exception:
         if isinstance(exc.__cause__, OperationFailed):
             # The operation itself ended Failed/Canceled: busy codes are sent again (write());
             # anything else reports ARM's words, and a re-run reconciles the Failed resource.

@@ -25,7 +25,8 @@ from blocks.azure import AzureCloud
 from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import AzureDC, RingSpec
-from tasks.arm_ensure import ArmOps, Ensurer, Wire, tag_owner, to_wire
+from tasks.arm_ensure import Ensurer
+from tasks.arm_ops import ArmOps, Wire, tag_owner, to_wire
 
 # A subnet keeps a deleted cluster's node NICs for a while; the VNet's delete is refused meanwhile.
 VNET_WAIT_OUT = frozenset({"InUseSubnetCannotBeDeleted"})
@@ -65,7 +66,9 @@ def _ops(
     )
 
 
-def resource_group(cloud: AzureCloud, spec: RingSpec, subscription_id: str, group: str, dc: str | None = None) -> ArmOps:
+def resource_group(
+    cloud: AzureCloud, spec: RingSpec, subscription_id: str, group: str, dc: str | None = None
+) -> ArmOps:
     """A resource group; shared by DCs, so it is ours by the ring tag alone. `dc`: whose body to write."""
     api = cloud.resource_client(subscription_id).resource_groups
     body = None if dc is None else partial(bodies.resource_group, spec, dc)
@@ -110,7 +113,9 @@ def gateway_users(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[str]:
         listing = partial(cloud.network_client(sub).virtual_network_gateway_connections.list, rg)
         for conn in ensurer.call(f"connections in {rg}", lambda fn=listing: list(fn())):
             ends = [conn.virtual_network_gateway1, conn.virtual_network_gateway2]
-            if any(e is not None and (e.id or "").lower().endswith(f"/virtualnetworkgateways/{gw}") for e in ends):
+            if any(
+                e is not None and (e.id or "").lower().endswith(f"/virtualnetworkgateways/{gw}") for e in ends
+            ):
                 users.append(str(conn.name))
     return users
 
@@ -167,7 +172,9 @@ def description_owner(spec: RingSpec, dc: str) -> Callable[[Wire], str | None]:
     return check
 
 
-def role_assignment(cloud: AzureCloud, spec: RingSpec, dc: str, name: str, principal_id: str | None = None) -> ArmOps:
+def role_assignment(
+    cloud: AzureCloud, spec: RingSpec, dc: str, name: str, principal_id: str | None = None
+) -> ArmOps:
     """A Network Contributor grant on the DC's node subnet; cannot change in place, so it is replaced."""
     a = az(spec, dc)
     api = cloud.authorization_client(a.subscription_id).role_assignments

@@ -14,9 +14,10 @@ from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import InterconnectMode, RingSpec
 from tasks import arm_kinds as kinds
-from tasks.arm_ensure import ARM_TASK, Ensurer, ResourceResult, Wire, ensure_described, result
+from tasks.arm_ensure import ARM_TASK, Ensurer, ResourceResult, ensure_described, result
 from tasks.arm_errors import PermanentAzureError
 from tasks.arm_kinds import az
+from tasks.arm_ops import Wire
 from tasks.vpn_key import shared_key
 
 __all__ = [

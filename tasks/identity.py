@@ -8,8 +8,9 @@ from blocks.azure import AzureCloud
 from multidc_core import naming
 from multidc_core.spec import RingSpec
 from tasks import arm_kinds as kinds
-from tasks.arm_ensure import ARM_TASK, ArmOps, EnsureOutcome, Ensurer, ResourceResult, Wire, result
+from tasks.arm_ensure import ARM_TASK, EnsureOutcome, Ensurer, ResourceResult, result
 from tasks.arm_errors import PermanentAzureError
+from tasks.arm_ops import ArmOps, Wire
 
 
 class IdentityResult(ResourceResult):

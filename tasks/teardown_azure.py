@@ -21,7 +21,8 @@ from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import RingSpec
 from tasks import arm_kinds as kinds
-from tasks.arm_ensure import ARM_TASK, ArmOps, Ensurer, run_logger, tag_owner, to_wire
+from tasks.arm_ensure import ARM_TASK, Ensurer, run_logger
+from tasks.arm_ops import ArmOps, tag_owner, to_wire
 from tasks.arm_settle import settled_contents, until_accepted
 from tasks.cassandra import admin_block_name
 from tasks.teardown_kube import Deletion
