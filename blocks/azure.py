@@ -23,6 +23,8 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, model_validator
 
+from blocks.arm_retry import ArmRetryPolicy
+
 CredentialKind = Literal["default", "service-principal", "static-token"]
 ArmClient = Literal["network", "containerservice", "resource", "authorization", "msi"]
 
@@ -169,7 +171,8 @@ class AzureCloud(Block):
     retry_deadline_seconds: float = Field(
         default=10 * 60,
         gt=0,
-        description="Seconds to keep retrying one ARM request that fails transiently (429, 5xx, operation in progress).",
+        description="Seconds to keep sending again a request or write ARM refuses as busy (operation in progress); "
+        "408/429/5xx are sent again at most 10 times by the client's retry policy.",
     )
     api_versions: dict[ArmClient, str] = Field(
         default_factory=dict,
@@ -179,7 +182,8 @@ class AzureCloud(Block):
     retry_backoff_seconds: float = Field(
         default=2,
         ge=0,
-        description="First back-off in seconds after a transient ARM error, doubled each time up to a minute; Retry-After wins.",
+        description="First back-off in seconds after a transient ARM error, doubled each time up to a minute; "
+        "Retry-After wins (capped at a minute).",
     )
 
     @model_validator(mode="after")
@@ -234,8 +238,8 @@ class AzureCloud(Block):
             "credential_scopes": list(self.credential_scopes),
             "connection_verify": self.connection_verify(),
             "polling_interval": self.poll_interval_seconds,
-            # The pipeline's own retry policy (429/5xx with Retry-After) uses the same back-off.
-            "retry_backoff_factor": self.retry_backoff_seconds,
+            # The one transport retry layer (408/429/5xx, no answer; Retry-After capped): see blocks/arm_retry.py.
+            "retry_policy": ArmRetryPolicy(self.retry_backoff_seconds),
         }
         version = self.api_versions.get(client)
         if version:

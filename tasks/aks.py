@@ -4,56 +4,24 @@ from __future__ import annotations
 
 import base64
 import threading
-from functools import partial
 
-from azure.mgmt.containerservice.models import ManagedCluster
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from blocks.azure import AzureCloud
 from blocks.kube import save_kubeconfig
-from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import RingSpec
-from tasks.arm_ensure import (
-    TASK_RETRIES,
-    TASK_RETRY_DELAY_S,
-    ArmOps,
-    Ensurer,
-    ResourceResult,
-    result,
-    tag_owner,
-)
-from tasks.arm_errors import PermanentAzureError, retry_condition
-from tasks.azure_network import az
+from tasks import arm_kinds as kinds
+from tasks.arm_ensure import ARM_TASK, Ensurer, ResourceResult, ensure_described
+from tasks.arm_errors import PermanentAzureError
+from tasks.arm_kinds import az
 
 # Every save registers the block type and schema first; two DCs' saves at once make the Prefect
 # server answer 503 and the client back off 2 s. One save at a time per process costs ~0.1 s each.
 _SAVE_LOCK = threading.Lock()
 
 
-def _cluster_ops(cloud: AzureCloud, spec: RingSpec, dc: str) -> ArmOps:
-    a = az(spec, dc)
-    api = cloud.containerservice_client(a.subscription_id).managed_clusters
-    name = naming.cluster_name(spec.name, dc)
-    return ArmOps(
-        "AKS cluster",
-        name,
-        get=partial(api.get, a.resource_group, name),
-        put=partial(api.begin_create_or_update, a.resource_group, name),
-        delete=partial(api.begin_delete, a.resource_group, name),
-        model=ManagedCluster,
-        owner=tag_owner(spec.name, dc),
-        deadline_s=cloud.cluster_deadline_seconds,
-    )
-
-
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def ensure_cluster(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the DC's AKS cluster exists: Azure CNI in the node subnet, the DC's identity.
 
@@ -68,8 +36,7 @@ def ensure_cluster(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult
     Returns:
         The cluster's id, provisioning state and what was done.
     """
-    ops = _cluster_ops(cloud, spec, dc)
-    return result(ops, Ensurer(cloud).ensure(ops, bodies.managed_cluster(spec, dc)))
+    return ensure_described(cloud, kinds.cluster(cloud, spec, dc))
 
 
 def _kubeconfig_text(value: bytes | str) -> str:
@@ -79,12 +46,7 @@ def _kubeconfig_text(value: bytes | str) -> str:
     return base64.b64decode(value).decode()
 
 
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def fetch_kubeconfig(cloud: AzureCloud, spec: RingSpec, dc: str) -> str:
     """Store the cluster's admin kubeconfig in the DC's DatacenterKubeconfig block.
 

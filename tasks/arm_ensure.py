@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.core.polling import LROPoller
 from azure.core.polling.base_polling import OperationFailed
+from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
@@ -25,7 +31,6 @@ from tenacity import (
 )
 
 from blocks.azure import AzureCloud
-from multidc_core import naming
 from tasks.arm_diff import differences
 from tasks.arm_errors import (
     DeadlineExceededError,
@@ -34,19 +39,18 @@ from tasks.arm_errors import (
     RetryableOperationError,
     call_arm,
     describe,
-    is_transient,
     retryable_operation_failure,
     wait_retry_after_or_exponential,
 )
+from tasks.arm_ops import ArmOps, Wire, to_model, to_wire
 
 Action = Literal["created", "updated", "unchanged", "reconciled", "replaced"]
-Wire = dict[str, Any]
 
 TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
-# Prefect re-runs a task only for failures arm_errors calls transient; ARM calls inside are
-# already retried with back-off, so two task-level retries are a last resort, not the mechanism.
-TASK_RETRIES = 2
-TASK_RETRY_DELAY_S: list[float] = [10.0, 60.0]
+# How every Azure task is declared: no Prefect task retries. Requests are retried by the client's
+# transport layer and busy answers by call_arm/write (docs/DESIGN.md, "Retrying ARM calls"); a task
+# retry on top would multiply both bounds. `retries=0` also overrides PREFECT_TASK_DEFAULT_RETRIES.
+ARM_TASK: dict[str, Any] = {"cache_policy": NO_CACHE, "retries": 0}
 # Log a long wait's progress this often (seconds) at most: once a minute reads well in the UI.
 PROGRESS_EVERY_S = 60.0
 # A write whose operation ends Failed with a busy code (AnotherOperationInProgress, RetryableError,
@@ -76,65 +80,6 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return get_run_logger()
     except MissingContextError:
         return logging.getLogger("multidc.tasks")
-
-
-def to_model(cls: Any, body: Mapping[str, Any]) -> Any:
-    """Wire-format dict -> SDK model, for both SDK generations (msrest and typespec)."""
-    deserialize = getattr(cls, "deserialize", None)
-    return deserialize(dict(body)) if deserialize else cls(dict(body))
-
-
-def to_wire(obj: Any) -> Wire:
-    """SDK model -> wire-format dict (camelCase, read-only fields kept)."""
-    if obj is None:
-        return {}
-    if hasattr(obj, "serialize"):
-        return dict(obj.serialize(keep_readonly=True))
-    return dict(obj.as_dict())
-
-
-def provisioning_state(wire: Mapping[str, Any]) -> str | None:
-    props = wire.get("properties") or {}
-    return props.get("provisioningState")
-
-
-def tag_owner(ring: str, dc: str | None) -> Callable[[Wire], str | None]:
-    """Ownership check by tags: ring and managed-by always, the DC when given."""
-    wanted = {naming.TAG_MANAGED_BY: naming.MANAGED_BY, naming.TAG_RING: ring}
-    if dc is not None:
-        wanted[naming.TAG_DC] = dc
-
-    def check(wire: Wire) -> str | None:
-        tags = wire.get("tags") or {}
-        wrong = [f"{k}={v}" for k, v in wanted.items() if tags.get(k) != v]
-        return f"it lacks the ownership tag(s) {', '.join(wrong)}" if wrong else None
-
-    return check
-
-
-@dataclass
-class ArmOps:
-    """How to read, write and delete one named resource; the SDK calls, already bound."""
-
-    kind: str
-    name: str
-    get: Callable[[], Any]
-    put: Callable[[Any], Any]  # returns an LROPoller or, for quick resources, the model
-    delete: Callable[[], Any]
-    model: Any
-    owner: Callable[[Wire], str | None]
-    deadline_s: float
-    # A Failed resource is reconciled (a PUT of the same body). Only when that fails too, and only
-    # a resource that holds no data, may be replaced: this returns what still uses it (replace
-    # when empty). None: never deleted (clusters, VNets, anything that holds data or traffic).
-    users_if_replaced: Callable[[], list[str]] | None = None
-    # Some resources (role assignments) cannot be updated in place: a difference replaces them.
-    replace_on_change: bool = False
-    state_of: Callable[[Wire], str | None] = provisioning_state
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind} {self.name}"
 
 
 @dataclass
@@ -294,7 +239,7 @@ class Ensurer:
         def step() -> bool:
             try:
                 poller.wait(timeout=chunk)
-            except HttpResponseError as exc:
+            except (HttpResponseError, ServiceRequestError, ServiceResponseError) as exc:
                 raise self._poll_failure(label, exc) from exc
             if not poller.done():
                 self.log.info("%s: %s after %s", label, poller.status(), _elapsed(start))
@@ -314,7 +259,7 @@ class Ensurer:
             )
         return poller.result()
 
-    def _poll_failure(self, label: str, exc: HttpResponseError) -> Exception:
+    def _poll_failure(self, label: str, exc: Exception) -> Exception:
         if isinstance(exc.__cause__, OperationFailed):
             # The operation itself ended Failed/Canceled: busy codes are sent again (write());
             # anything else reports ARM's words, and a re-run reconciles the Failed resource.
@@ -324,8 +269,9 @@ class Ensurer:
             return PermanentAzureError(
                 label, fault.code, f"provisioning failed: {fault.message}", fault.status
             )
-        # A poll that kept failing (throttling, 5xx) stays transient so Prefect may retry the task.
-        return exc if is_transient(exc) else PermanentAzureError(label, *_fault_args(exc))
+        # A poll the transport layer already sent again until it gave up (throttling, 5xx) is not
+        # retried a second time; a re-run waits out the operation where this run stopped.
+        return PermanentAzureError(label, *_fault_args(exc))
 
     def wait_for_state(self, ops: ArmOps, ready: Callable[[Wire], bool], deadline_s: float) -> Wire:
         """Poll GET every poll interval until `ready`, logging progress, or fail at the deadline."""
@@ -370,6 +316,11 @@ class Ensurer:
 def _fault_args(exc: BaseException) -> tuple[str, str, int | None]:
     fault = describe(exc)
     return fault.code, fault.message, fault.status
+
+
+def ensure_described(cloud: AzureCloud, ops: ArmOps) -> ResourceResult:
+    """The ensure protocol on one described resource (tasks/arm_kinds.py), with its kind's body."""
+    return result(ops, Ensurer(cloud).ensure(ops, ops.desired()))
 
 
 def result(ops: ArmOps, outcome: EnsureOutcome) -> ResourceResult:

@@ -22,6 +22,8 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
+from blocks.arm_retry import MAX_WAIT_S, transport_retried
+
 T = TypeVar("T")
 
 # ARM error codes that mean "try again later", whatever the HTTP status says.
@@ -48,7 +50,7 @@ MAYBE_BUSY_CODES = frozenset({"OperationNotAllowed"})
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _IN_PROGRESS_WORDS = ("in progress", "inprogress")
 # Never wait longer than this between two attempts, whatever Retry-After asks for.
-MAX_BACKOFF_S = 60.0
+MAX_BACKOFF_S = MAX_WAIT_S
 
 log = logging.getLogger(__name__)
 
@@ -190,11 +192,19 @@ class wait_retry_after_or_exponential(wait_base):  # noqa: N801 - tenacity's nam
         return min(self.initial * 2 ** (retry_state.attempt_number - 1), self.maximum)
 
 
-def retrying(resource: str, *, deadline_s: float, initial_backoff_s: float, logger: Any = None) -> Retrying:
-    """A tenacity Retrying that repeats transient failures until `deadline_s` has passed.
+def retry_here(exc: BaseException) -> bool:
+    """Transient, and not already sent again by the transport layer as often as it ever will be."""
+    return is_transient(exc) and not transport_retried(exc)
 
+
+def retrying(resource: str, *, deadline_s: float, initial_backoff_s: float, logger: Any = None) -> Retrying:
+    """A tenacity Retrying that repeats busy answers until `deadline_s` has passed.
+
+    Busy: what `is_transient` calls transient and the client's transport layer (blocks/arm_retry.py,
+    408/429/5xx and no answer, at most 10 more sends) has not already sent again: a 409 "another
+    operation is in progress", a retryable ARM code. So no request is retried by two layers.
     Use as `retrying(...)(fn, *args)` or `for attempt in retrying(...): with attempt: ...`.
-    Permanent failures, and the last transient one at the deadline, propagate unchanged;
+    Permanent failures, and the last busy one at the deadline, propagate unchanged;
     `call_arm` turns them into PermanentAzureError.
     """
     out = logger or log
@@ -203,7 +213,7 @@ def retrying(resource: str, *, deadline_s: float, initial_backoff_s: float, logg
         exc = state.outcome.exception() if state.outcome else None
         fault = describe(exc) if exc else ArmFault(None, "?", "")
         out.warning(
-            "%s: transient ARM error %s (HTTP %s), attempt %d, retrying in %.1fs",
+            "%s: ARM busy: %s (HTTP %s), attempt %d, retrying in %.1fs",
             resource,
             fault.code,
             fault.status,
@@ -212,7 +222,7 @@ def retrying(resource: str, *, deadline_s: float, initial_backoff_s: float, logg
         )
 
     return Retrying(
-        retry=retry_if_exception(is_transient),
+        retry=retry_if_exception(retry_here),
         stop=stop_after_delay(deadline_s),
         wait=wait_retry_after_or_exponential(initial_backoff_s),
         before_sleep=_before_sleep,
@@ -241,7 +251,11 @@ def call_arm(
 
 
 def retry_condition(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect `retry_condition_fn`: retry a task run only when its failure was transient."""
+    """Prefect `retry_condition_fn` with the same classification, for a task that wants Prefect retries.
+
+    The Azure tasks take none (ARM_TASK): their requests and writes are already retried once per
+    concern inside, and a task retry on top would multiply those bounds.
+    """
     try:
         state.result()
     except Exception as exc:  # the failed state re-raises the task's exception here

@@ -3,37 +3,34 @@
 from __future__ import annotations
 
 import time
-from functools import partial
+from dataclasses import replace
 
-from azure.mgmt.network.models import (
-    ConnectionSharedKey,
-    PublicIPAddress,
-    VirtualNetwork,
-    VirtualNetworkGateway,
-    VirtualNetworkGatewayConnection,
-    VirtualNetworkPeering,
-)
-from azure.mgmt.resource.resources.models import ResourceGroup
+from azure.mgmt.network.models import ConnectionSharedKey
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from blocks.azure import AzureCloud
 from multidc_core import azure_bodies as bodies
 from multidc_core import naming
-from multidc_core.spec import AzureDC, InterconnectMode, RingSpec
-from tasks.arm_ensure import (
-    TASK_RETRIES,
-    TASK_RETRY_DELAY_S,
-    ArmOps,
-    Ensurer,
-    ResourceResult,
-    Wire,
-    result,
-    tag_owner,
-)
-from tasks.arm_errors import PermanentAzureError, retry_condition
+from multidc_core.spec import InterconnectMode, RingSpec
+from tasks import arm_kinds as kinds
+from tasks.arm_ensure import ARM_TASK, Ensurer, ResourceResult, ensure_described, result
+from tasks.arm_errors import PermanentAzureError
+from tasks.arm_kinds import az
+from tasks.arm_ops import Wire
 from tasks.vpn_key import shared_key
+
+__all__ = [
+    "LinkResult",
+    "az",
+    "ensure_gateway",
+    "ensure_gateway_connection",
+    "ensure_peering",
+    "ensure_public_ip",
+    "ensure_resource_group",
+    "ensure_vnet",
+    "wait_connected",
+]
 
 
 class LinkResult(BaseModel):
@@ -42,14 +39,6 @@ class LinkResult(BaseModel):
     name: str = Field(description="Connection or peering name (src-to-dst).")
     kind: str = Field(description="gateway connection or peering.")
     status: str = Field(description="connectionStatus or peeringState at the end of the wait.")
-
-
-def az(spec: RingSpec, dc: str) -> AzureDC:
-    """The Azure settings of an azure DC; anything else is a bug in the caller."""
-    settings = spec.dc(dc).azure
-    if settings is None:
-        raise ValueError(f"datacenter {dc!r} is not an azure datacenter")
-    return settings
 
 
 def _norm_location(location: object) -> str:
@@ -61,28 +50,7 @@ def _no_tags(_: Wire) -> str | None:
     return None
 
 
-def _vnet_ops(cloud: AzureCloud, spec: RingSpec, dc: str) -> ArmOps:
-    a = az(spec, dc)
-    api = cloud.network_client(a.subscription_id).virtual_networks
-    name = naming.vnet_name(spec.name, dc)
-    return ArmOps(
-        "virtual network",
-        name,
-        get=partial(api.get, a.resource_group, name),
-        put=partial(api.begin_create_or_update, a.resource_group, name),
-        delete=partial(api.begin_delete, a.resource_group, name),
-        model=VirtualNetwork,
-        owner=tag_owner(spec.name, dc),
-        deadline_s=cloud.resource_deadline_seconds,
-    )
-
-
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def ensure_resource_group(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the DC's resource group exists, tagged for this ring.
 
@@ -97,19 +65,9 @@ def ensure_resource_group(cloud: AzureCloud, spec: RingSpec, dc: str) -> Resourc
         The group's id and what was done.
     """
     a = az(spec, dc)
-    api = cloud.resource_client(a.subscription_id).resource_groups
     sharers = [d.name for d in spec.azure_dcs if az(spec, d.name).resource_group == a.resource_group]
-    desired = bodies.resource_group(spec, dc)
-    ops = ArmOps(
-        "resource group",
-        a.resource_group,
-        get=partial(api.get, a.resource_group),
-        put=partial(api.create_or_update, a.resource_group),
-        delete=partial(api.begin_delete, a.resource_group),
-        model=ResourceGroup,
-        owner=tag_owner(spec.name, None),
-        deadline_s=cloud.resource_deadline_seconds,
-    )
+    ops = kinds.resource_group(cloud, spec, a.subscription_id, a.resource_group, dc)
+    desired = ops.desired()
     found = Ensurer(cloud).read(ops)
     if found and _norm_location(found.get("location")) != _norm_location(desired["location"]):
         # A group's location is fixed at creation (a PUT with another answers 409
@@ -122,12 +80,7 @@ def ensure_resource_group(cloud: AzureCloud, spec: RingSpec, dc: str) -> Resourc
     return result(ops, Ensurer(cloud).ensure(ops, desired, compare))
 
 
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def ensure_vnet(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the DC's VNet exists with its address space and subnets `nodes` and `GatewaySubnet`.
 
@@ -139,16 +92,10 @@ def ensure_vnet(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     Returns:
         The VNet's id, provisioning state and what was done.
     """
-    ops = _vnet_ops(cloud, spec, dc)
-    return result(ops, Ensurer(cloud).ensure(ops, bodies.virtual_network(spec, dc)))
+    return ensure_described(cloud, kinds.vnet(cloud, spec, dc))
 
 
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def ensure_public_ip(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the gateway's Standard, static, zone-redundant public IP exists.
 
@@ -160,28 +107,10 @@ def ensure_public_ip(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResu
     Returns:
         The public IP's id, provisioning state and what was done.
     """
-    a = az(spec, dc)
-    api = cloud.network_client(a.subscription_id).public_ip_addresses
-    name = naming.public_ip_name(spec.name, dc)
-    ops = ArmOps(
-        "public IP",
-        name,
-        get=partial(api.get, a.resource_group, name),
-        put=partial(api.begin_create_or_update, a.resource_group, name),
-        delete=partial(api.begin_delete, a.resource_group, name),
-        model=PublicIPAddress,
-        owner=tag_owner(spec.name, dc),
-        deadline_s=cloud.resource_deadline_seconds,
-    )
-    return result(ops, Ensurer(cloud).ensure(ops, bodies.public_ip(spec, dc)))
+    return ensure_described(cloud, kinds.public_ip(cloud, spec, dc))
 
 
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def ensure_gateway(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult:
     """Guarantee the DC's route-based VPN gateway exists; waits up to the gateway deadline.
 
@@ -196,60 +125,10 @@ def ensure_gateway(cloud: AzureCloud, spec: RingSpec, dc: str) -> ResourceResult
     Returns:
         The gateway's id, provisioning state and what was done.
     """
-    a = az(spec, dc)
-    api = cloud.network_client(a.subscription_id).virtual_network_gateways
-    name = naming.gateway_name(spec.name, dc)
-    ops = ArmOps(
-        "VPN gateway",
-        name,
-        get=partial(api.get, a.resource_group, name),
-        put=partial(api.begin_create_or_update, a.resource_group, name),
-        delete=partial(api.begin_delete, a.resource_group, name),
-        model=VirtualNetworkGateway,
-        owner=tag_owner(spec.name, dc),
-        deadline_s=cloud.gateway_deadline_seconds,
-        users_if_replaced=partial(_gateway_users, cloud, spec, dc),
-    )
-    return result(ops, Ensurer(cloud).ensure(ops, bodies.virtual_network_gateway(spec, dc)))
+    return ensure_described(cloud, kinds.gateway(cloud, spec, dc))
 
 
-def _gateway_users(cloud: AzureCloud, spec: RingSpec, dc: str) -> list[str]:
-    """Connections, in any of the ring's resource groups, with the DC's gateway at either end."""
-    gw = naming.gateway_name(spec.name, dc).lower()
-    groups = {(az(spec, d.name).subscription_id, az(spec, d.name).resource_group) for d in spec.azure_dcs}
-    ensurer = Ensurer(cloud)
-    users: list[str] = []
-    for sub, rg in sorted(groups):
-        listing = partial(cloud.network_client(sub).virtual_network_gateway_connections.list, rg)
-        for conn in ensurer.call(f"connections in {rg}", lambda fn=listing: list(fn())):
-            ends = [conn.virtual_network_gateway1, conn.virtual_network_gateway2]
-            if any(e is not None and (e.id or "").lower().endswith(f"/virtualnetworkgateways/{gw}") for e in ends):
-                users.append(str(conn.name))
-    return users
-
-
-def _connection_ops(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ArmOps:
-    a = az(spec, src)
-    api = cloud.network_client(a.subscription_id).virtual_network_gateway_connections
-    name = naming.connection_name(spec.name, src, dst)
-    return ArmOps(
-        "gateway connection",
-        name,
-        get=partial(api.get, a.resource_group, name),
-        put=partial(api.begin_create_or_update, a.resource_group, name),
-        delete=partial(api.begin_delete, a.resource_group, name),
-        model=VirtualNetworkGatewayConnection,
-        owner=tag_owner(spec.name, src),
-        deadline_s=cloud.connection_deadline_seconds,
-    )
-
-
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def ensure_gateway_connection(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ResourceResult:
     """Guarantee the Vnet2Vnet connection from src's gateway to dst's, with the ring's shared key.
 
@@ -265,7 +144,7 @@ def ensure_gateway_connection(cloud: AzureCloud, spec: RingSpec, src: str, dst: 
     Returns:
         The connection's id, provisioning state and what was done.
     """
-    ops = _connection_ops(cloud, spec, src, dst)
+    ops = kinds.connection(cloud, spec, src, dst)
     key = shared_key(spec.name)
     # sharedKey is write-only to ARM, so the comparison ignores it; only a write carries it.
     desired = bodies.with_shared_key(bodies.connection(spec, src, dst), key)
@@ -294,29 +173,7 @@ def _repair_shared_key(cloud: AzureCloud, spec: RingSpec, src: str, dst: str, ke
     return True
 
 
-def _peering_ops(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ArmOps:
-    a = az(spec, src)
-    api = cloud.network_client(a.subscription_id).virtual_network_peerings
-    vnet = naming.vnet_name(spec.name, src)
-    name = naming.peering_name(spec.name, src, dst)
-    return ArmOps(
-        "VNet peering",
-        name,
-        get=partial(api.get, a.resource_group, vnet, name),
-        put=partial(api.begin_create_or_update, a.resource_group, vnet, name),
-        delete=partial(api.begin_delete, a.resource_group, vnet, name),
-        model=VirtualNetworkPeering,
-        owner=_no_tags,
-        deadline_s=cloud.resource_deadline_seconds,
-    )
-
-
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def ensure_peering(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> ResourceResult:
     """Guarantee the global peering on src's VNet towards dst's VNet.
 
@@ -333,7 +190,7 @@ def ensure_peering(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> Res
         The peering's id, provisioning state and what was done.
     """
     ensurer = Ensurer(cloud)
-    vnet_ops = _vnet_ops(cloud, spec, src)
+    vnet_ops = kinds.vnet(cloud, spec, src)
     vnet = ensurer.read(vnet_ops)
     if vnet is None or vnet_ops.owner(vnet):
         raise PermanentAzureError(
@@ -341,23 +198,19 @@ def ensure_peering(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> Res
             "ParentNotReady",
             f"its VNet {vnet_ops.name} is missing or not owned by multidc; run ensure_vnet first",
         )
-    ops = _peering_ops(cloud, spec, src, dst)
+    # The VNet was just checked: the peering's own owner check (which reads it again) is not needed.
+    ops = replace(kinds.peering(cloud, spec, src, dst), owner=_no_tags)
     actual = ensurer.read(ops)
     if actual is not None and (actual.get("properties") or {}).get("peeringState") == "Disconnected":
         ensurer.log.warning("%s: Disconnected (remote side was re-created); replacing it", ops.label)
         ensurer.remove(ops)
-        outcome = ensurer.ensure(ops, bodies.peering(spec, src, dst))
+        outcome = ensurer.ensure(ops, ops.desired())
         outcome.action = "replaced"
         return result(ops, outcome)
-    return result(ops, ensurer.ensure(ops, bodies.peering(spec, src, dst)))
+    return result(ops, ensurer.ensure(ops, ops.desired()))
 
 
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def wait_connected(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> LinkResult:
     """Wait until the link src -> dst reports Connected (connection or peering, by interconnect mode).
 
@@ -376,10 +229,10 @@ def wait_connected(cloud: AzureCloud, spec: RingSpec, src: str, dst: str) -> Lin
     start = time.monotonic()
     mode = spec.interconnect.mode
     if mode is InterconnectMode.VPN_GATEWAY:
-        ops = _connection_ops(cloud, spec, src, dst)
+        ops = kinds.connection(cloud, spec, src, dst)
         key = "connectionStatus"
     elif mode is InterconnectMode.GLOBAL_PEERING:
-        ops = _peering_ops(cloud, spec, src, dst)
+        ops = kinds.peering(cloud, spec, src, dst)
         key = "peeringState"
     else:
         raise ValueError(f"interconnect mode {mode.value!r} has no Azure links to wait for")

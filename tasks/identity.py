@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import Any
-
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from blocks.azure import AzureCloud
-from multidc_core import azure_bodies as bodies
 from multidc_core import naming
 from multidc_core.spec import RingSpec
-from tasks.arm_ensure import (
-    TASK_RETRIES,
-    TASK_RETRY_DELAY_S,
-    ArmOps,
-    EnsureOutcome,
-    Ensurer,
-    ResourceResult,
-    Wire,
-    result,
-    tag_owner,
-    to_wire,
-)
-from tasks.arm_errors import PermanentAzureError, retry_condition
-from tasks.azure_network import az
+from tasks import arm_kinds as kinds
+from tasks.arm_ensure import ARM_TASK, EnsureOutcome, Ensurer, ResourceResult, result
+from tasks.arm_errors import PermanentAzureError
+from tasks.arm_ops import ArmOps, Wire
 
 
 class IdentityResult(ResourceResult):
@@ -34,22 +18,6 @@ class IdentityResult(ResourceResult):
 
     principal_id: str
     client_id: str
-
-
-def _identity_ops(cloud: AzureCloud, spec: RingSpec, dc: str) -> ArmOps:
-    a = az(spec, dc)
-    api = cloud.msi_client(a.subscription_id).user_assigned_identities
-    name = naming.identity_name(spec.name, dc)
-    return ArmOps(
-        "managed identity",
-        name,
-        get=partial(api.get, a.resource_group, name),
-        put=partial(api.create_or_update, a.resource_group, name),
-        delete=partial(api.delete, a.resource_group, name),
-        model=api.models.Identity,
-        owner=tag_owner(spec.name, dc),
-        deadline_s=cloud.resource_deadline_seconds,
-    )
 
 
 def _identity_result(ops: ArmOps, outcome: EnsureOutcome) -> IdentityResult:
@@ -63,12 +31,7 @@ def _identity_result(ops: ArmOps, outcome: EnsureOutcome) -> IdentityResult:
     )
 
 
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def ensure_identity(cloud: AzureCloud, spec: RingSpec, dc: str) -> IdentityResult:
     """Guarantee the AKS cluster's user-assigned identity exists, tagged for this DC.
 
@@ -83,27 +46,11 @@ def ensure_identity(cloud: AzureCloud, spec: RingSpec, dc: str) -> IdentityResul
     Returns:
         The identity's id, principalId and clientId, and what was done.
     """
-    ops = _identity_ops(cloud, spec, dc)
-    return _identity_result(ops, Ensurer(cloud).ensure(ops, bodies.user_assigned_identity(spec, dc)))
+    ops = kinds.identity(cloud, spec, dc)
+    return _identity_result(ops, Ensurer(cloud).ensure(ops, ops.desired()))
 
 
-def _description_owner(spec: RingSpec, dc: str) -> Callable[[Wire], str | None]:
-    want = bodies.role_assignment(spec, dc)["properties"]["description"]
-
-    def check(wire: Wire) -> str | None:
-        # Role assignments take no tags; azure_bodies writes the ownership into the description.
-        have = (wire.get("properties") or {}).get("description")
-        return None if have == want else f"its description is {have!r}, not {want!r}"
-
-    return check
-
-
-@task(
-    cache_policy=NO_CACHE,
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_S,
-    retry_condition_fn=retry_condition,
-)
+@task(**ARM_TASK)
 def ensure_role_assignment(
     cloud: AzureCloud, spec: RingSpec, dc: str, principal_id: str | None = None
 ) -> ResourceResult:
@@ -124,7 +71,7 @@ def ensure_role_assignment(
     """
     if principal_id is None:
         ensurer = Ensurer(cloud)
-        ident = ensurer.read(_identity_ops(cloud, spec, dc))
+        ident = ensurer.read(kinds.identity(cloud, spec, dc))
         principal_id = ((ident or {}).get("properties") or {}).get("principalId")
         if not principal_id:
             raise PermanentAzureError(
@@ -132,22 +79,9 @@ def ensure_role_assignment(
                 "IdentityMissing",
                 "the cluster identity does not exist yet; run ensure_identity first",
             )
-    a = az(spec, dc)
-    api = cloud.authorization_client(a.subscription_id).role_assignments
-    scope = naming.role_assignment_scope(spec, dc)
     name = naming.dc_role_assignment_name(spec, dc, principal_id)
-    ops = ArmOps(
-        "role assignment",
-        name,
-        get=partial(api.get, scope, name),
-        put=partial(api.create, scope, name),
-        delete=partial(api.delete, scope, name),
-        model=api.models.RoleAssignmentCreateParameters,
-        owner=_description_owner(spec, dc),
-        deadline_s=cloud.resource_deadline_seconds,
-        replace_on_change=True,
-    )
-    desired = bodies.with_principal_id(bodies.role_assignment(spec, dc), principal_id)
+    ops = kinds.role_assignment(cloud, spec, dc, name, principal_id)
+    desired = ops.desired()
     ensurer = Ensurer(cloud)
     try:
         return result(ops, ensurer.ensure(ops, desired))
@@ -156,22 +90,17 @@ def ensure_role_assignment(
             raise
     # The same grant exists under another name (made by an older multidc, or by hand): it is
     # what AKS needs, and Azure refuses a second one, so it is used as it is.
-    existing = _existing_grant(ensurer, api, scope, principal_id, desired)
+    existing = _existing_grant(cloud, spec, dc, principal_id, desired)
     ensurer.log.info("%s: the identity already holds Network Contributor here as %s", ops.label, existing["name"])
     return ResourceResult(kind=ops.kind, name=existing["name"], id=existing["id"], provisioning_state=None,
                           action="unchanged")
 
 
-def _existing_grant(ensurer: Ensurer, api: Any, scope: str, principal_id: str, desired: Wire) -> Wire:
+def _existing_grant(cloud: AzureCloud, spec: RingSpec, dc: str, principal_id: str, desired: Wire) -> Wire:
     role = desired["properties"]["roleDefinitionId"].lower()
-
-    def find() -> list[Wire]:
-        found = api.list_for_scope(scope, filter=f"principalId eq '{principal_id}'")
-        return [to_wire(g) for g in found]
-
-    for grant in ensurer.call(f"role assignments at {scope}", find):
+    for grant in kinds.grants_at_scope(cloud, spec, dc, f"principalId eq '{principal_id}'"):
         props = grant.get("properties") or {}
         if (props.get("roleDefinitionId") or "").lower() == role:
             return grant
-    raise PermanentAzureError(f"role assignment at {scope}", "RoleAssignmentExists",
+    raise PermanentAzureError(f"role assignment at {naming.role_assignment_scope(spec, dc)}", "RoleAssignmentExists",
                               "ARM says the grant exists but lists none for this principal and role")
