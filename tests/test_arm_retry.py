@@ -8,8 +8,6 @@ The tasks run as Prefect tasks (not `.fn`), so a task retry on top would show in
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,24 +20,14 @@ from sandbox.arm import ArmEmulator
 from tasks.arm_ensure import OPERATION_ATTEMPTS
 from tasks.arm_errors import PermanentAzureError
 from tasks.azure_network import ensure_public_ip, ensure_resource_group, ensure_vnet
-from tests.test_azure_tasks import EXAMPLES, running_emulator, sandbox_cloud
+from tests.arm_fixtures import EXAMPLES, sandbox_cloud
 
 # The tasks run outside a flow, so Prefect has no flow run to send their log lines to.
 pytestmark = pytest.mark.filterwarnings("ignore:Logger 'prefect.task_runs' attempted:UserWarning")
 
 
-@pytest.fixture(scope="module")
-def arm_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("arm-state")
-
-
 @pytest.fixture
-def arm(arm_state: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmEmulator]:
-    yield from running_emulator(arm_state, monkeypatch)
-
-
-@pytest.fixture
-def cloud(arm: ArmEmulator) -> AzureCloud:
+def cloud(arm: ArmEmulator) -> AzureCloud:  # conftest's arm; its cloud with a short busy deadline
     # A busy answer would be sent again for retry_deadline_seconds; 5 s keeps the old, stacked
     # layers' count far above the bound while the bound itself is reached in well under a second.
     return sandbox_cloud(arm).model_copy(update={"retry_deadline_seconds": 5.0})
