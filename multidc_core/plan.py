@@ -194,9 +194,8 @@ def build_plan(spec: RingSpec, adding: Sequence[str] = (), forward_dns: bool = T
     """
     b = _Builder()
     ready = _azure_steps(b, spec)
-    for dc in spec.datacenters:
-        deps = [step_id("cluster", dc.name)] if dc.provider is Provider.AZURE else []
-        b.add("kubeconfig", dc.name, deps)
+    for d in spec.datacenters:
+        b.add("kubeconfig", d.name, [step_id("cluster", d.name)] if d.provider is Provider.AZURE else [])
     names = [dc.name for dc in spec.datacenters]
     for dc in names:
         b.add("dns_expose", dc, [step_id("kubeconfig", dc)])
