@@ -6,9 +6,11 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.spec_ref import SpecRef
-from multidc_core.plan import build_plan, render_files
+from multidc_core.plan import NOTES, build_plan, render_files
+from multidc_core.plan_svg import render_plan_svg
 from multidc_core.ring_changes import RingChanges
 from multidc_core.spec import RingSpec
+from multidc_core.topology_svg import svg_data_uri
 from tasks.ring_changes import live_changes
 
 
@@ -17,9 +19,11 @@ def publish_plan(spec_ref: SpecRef) -> str:
     spec = spec_ref.load()  # every problem at once, before any cloud call
     plan = build_plan(spec)
     files = render_files(spec)
+    # The UI renders markdown images, not mermaid: the graph goes in as an SVG picture.
+    markdown = plan.to_markdown(svg_data_uri(render_plan_svg(plan))) + NOTES
     create_markdown_artifact(
         key=f"plan-{spec.name}",
-        markdown=files["plan.md"] + f"\n\n{len(files)} artifacts rendered (Azure bodies, manifests).\n",
+        markdown=markdown + f"\n{len(files)} artifacts rendered (Azure bodies, manifests).\n",
         description=f"Step graph of ring {spec.name}",
     )
     summary = plan.summary()
