@@ -8,6 +8,8 @@ from typing import Any
 
 from prefect import Task
 from prefect.futures import PrefectFuture
+from prefect.utilities.annotations import quote
+from pydantic import BaseModel
 
 from multidc_core.plan import Plan, Step
 
@@ -19,9 +21,16 @@ Runner = Callable[[Step, list[Future], Submitted], "Future | None"]
 
 
 def submit(task: Task[..., Any], step: Step, deps: list[Future], *args: Any, **kwargs: Any) -> Future:
-    """`task(*args, **kwargs)` as the step's task run, to start once every future in `deps` has ended."""
+    """`task(*args, **kwargs)` as the step's task run, to start once every future in `deps` has ended.
+
+    Models (the spec, the cloud block, the waits) go in quoted: Prefect links a parameter to any
+    earlier task whose result holds one of its objects, and an ensure task's result holds the
+    spec's own strings (a resource group's name), so every later step would appear to depend
+    on it. Quoted, they are passed as they are and only futures and `deps` are dependencies.
+    """
     named = task.with_options(task_run_name=step.id)
-    return named.submit(*args, wait_for=deps, return_state=False, **kwargs)
+    quoted = [quote(a) if isinstance(a, BaseModel) else a for a in args]
+    return named.submit(*quoted, wait_for=deps, return_state=False, **kwargs)
 
 
 def _unique(futures: Iterable[Future]) -> list[Future]:
