@@ -164,12 +164,12 @@ def multidc(
 def _build(
     spec: SpecRef, ring: RingSpec, cloud_block: str, verify: bool, waits: KubeWaits | None
 ) -> FullResult:
-    summary = publish_plan(spec)
     changes = publish_changes(ring)  # before any change: the spec against the live ring
     refusal = changes.refusal() if changes else None
     if refusal:
         raise RingChangeRefused(f"ring {ring.name}: {refusal}")
     adding = dcs_to_add(ring, changes)
+    summary = publish_plan(spec, adding)  # the steps this run takes, rebuilds of added DCs included
     if adding:
         get_run_logger().info("adding %s to the live ring: no bootstrap, then rebuild", ", ".join(adding))
     provision, deployed, ready = submit_build(ring, cloud_block, waits, adding)

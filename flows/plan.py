@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
@@ -14,10 +16,13 @@ from multidc_core.topology_svg import svg_data_uri
 from tasks.ring_changes import live_changes
 
 
-def publish_plan(spec_ref: SpecRef) -> str:
-    """Validate, plan and publish the step graph as an artifact; returns the plan's summary."""
+def publish_plan(spec_ref: SpecRef, adding: Sequence[str] = ()) -> str:
+    """Validate, plan and publish the step graph as an artifact; returns the plan's summary.
+
+    `adding`: DCs joining the live ring, whose rebuilds the plan then holds.
+    """
     spec = spec_ref.load()  # every problem at once, before any cloud call
-    plan = build_plan(spec)
+    plan = build_plan(spec, adding)
     files = render_files(spec)
     # The UI renders markdown images, not mermaid: the graph goes in as an SVG picture.
     markdown = plan.to_markdown(svg_data_uri(render_plan_svg(plan))) + NOTES
