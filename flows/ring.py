@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from flows.steps import Runner, Submitted, first_failure, submit, submit_plan
 from multidc_core import naming
-from multidc_core.plan import INTERCONNECT_READY, Plan, Step, build_plan, step_id
+from multidc_core.plan import INTERCONNECT_READY, RING_KINDS, Plan, Step, build_plan, step_id
 from multidc_core.spec import RingSpec
 from tasks.cassandra import (
     apply_cassandra,
@@ -32,20 +32,6 @@ from tasks.ring_changes import rebuild_dc
 MAX_WORKERS = 96
 
 Futures = Sequence[PrefectFuture[Any]]
-# The plan's step kinds this module runs (ring_runners).
-RING_KINDS = (
-    "dns_expose",
-    "admin_secret",
-    "dns_forward",
-    "dns_check",
-    "cassandra",
-    "seeds",
-    "ready",
-    "dns_final",
-    "auth",
-    "keyspaces",
-    "rebuild",
-)
 
 
 class DatacenterResult(BaseModel):

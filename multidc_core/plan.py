@@ -21,14 +21,8 @@ AZURE_KINDS = (
     "connection",
     "peering",
 )
-# Every step kind, in the order a flow meets them. Each is one Prefect task (flows/steps.py), but
-# for INTERCONNECT_READY, a join of the link waits, and VERIFY, the verify-ring subflow that runs
-# once every task has ended.
-STEP_KINDS = (
-    *AZURE_KINDS,
-    "connected",
-    "interconnect_ready",
-    "kubeconfig",
+# The steps on the clusters, once each is reachable (flows/ring.py runs them).
+RING_KINDS = (
     "dns_expose",
     "admin_secret",
     "dns_forward",
@@ -40,8 +34,11 @@ STEP_KINDS = (
     "auth",
     "keyspaces",
     "rebuild",
-    "verify",
 )
+# Every step kind, in the order a flow meets them. Each is one Prefect task (flows/steps.py), but
+# for INTERCONNECT_READY, a join of the link waits, and VERIFY, the verify-ring subflow that runs
+# once every task has ended.
+STEP_KINDS = (*AZURE_KINDS, "connected", "interconnect_ready", "kubeconfig", *RING_KINDS, "verify")
 INTERCONNECT_READY = "interconnect_ready"
 AUTH = "auth"
 KEYSPACES = "keyspaces"
