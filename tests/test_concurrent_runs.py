@@ -16,6 +16,7 @@ from flows.full import RingBusyError, multidc, ring_lock
 from flows.spec_ref import SpecRef
 from flows.teardown import teardown
 from multidc.sandbox_cmd import sandbox_cloud
+from multidc_core import naming
 from sandbox.harness import ThreadedWorld, world_in_thread
 from tests.paths import ROOT
 from tests.test_azure_tasks import TEST_DEADLINE_S
@@ -122,6 +123,10 @@ def test_two_runs_started_together_one_builds_the_other_is_refused_and_nothing_i
     path = spec_file(tmp_path, "racering")
     states: list[Any] = []
     start = threading.Barrier(2)
+    # The winner must still hold the ring when the other asks for it, however late a loaded machine
+    # starts the second flow run: gateways 5x slower keep the build going for 10+ s.
+    assert sandbox.world.arm is not None
+    slow = sandbox.world.arm.faults.slow_type(naming.T_GATEWAY, 5)
 
     def run() -> None:
         start.wait(30)
@@ -132,6 +137,7 @@ def test_two_runs_started_together_one_builds_the_other_is_refused_and_nothing_i
         t.start()
     for t in threads:
         t.join(300)
+    sandbox.world.arm.faults.remove(slow)
     assert len(states) == 2
     done = [s for s in states if s.is_completed()]
     refused = [s for s in states if not s.is_completed()]
