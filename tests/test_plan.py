@@ -6,6 +6,7 @@ import pytest
 
 from multidc_core import naming
 from multidc_core.plan import STEP_KINDS, Plan, Step, build_plan, render_files, step_id
+from multidc_core.plan_svg import layers, render_plan_svg
 from multidc_core.spec import RingSpec
 from tests.test_render_support import example_names, load_example
 
@@ -192,3 +193,16 @@ def test_render_files_layout() -> None:
 @pytest.mark.parametrize("example", example_names())
 def test_every_step_kind_is_declared(example: str) -> None:
     assert {s.kind for s in build_plan(load_example(example)).steps} <= set(STEP_KINDS)
+
+
+@pytest.mark.parametrize("example", example_names())
+def test_the_step_graph_picture_has_every_step_and_every_arrow(example: str) -> None:
+    plan = build_plan(load_example(example))
+    rows = {s.id: i for i, row in enumerate(layers(plan)) for s in row}
+    assert sorted(rows) == sorted(plan.ids())
+    assert all(rows[d] < rows[s.id] for s in plan.steps for d in s.depends_on), "arrows point down"
+    svg = render_plan_svg(plan)
+    assert svg.count("<line ") == sum(len(s.depends_on) for s in plan.steps)
+    assert all(svg.count(f"<title>{s.id}</title>") == 1 for s in plan.steps)
+    dashed = svg.count('stroke-dasharray="4 3"')
+    assert dashed == sum(s.kind in ("interconnect_ready", "verify") for s in plan.steps)
