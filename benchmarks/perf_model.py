@@ -37,11 +37,12 @@ from multidc_core.plan import Plan, build_plan
 from multidc_core.spec import InterconnectMode, RingSpec
 from sandbox.clock import AZURE_DURATIONS
 from sandbox.kube.pods import PROBE_FLOOR_S
-from tasks.cassandra import repair_nodes
+from tasks.cassandra_cql import repair_nodes
 
 # ARM types whose PUT completes synchronously in the emulator (sandbox/arm/types.py: duration_kind None).
 SYNC_KINDS = ("resource_group", "identity", "role_assignment")
-ZERO_KINDS = ("interconnect_ready", "kubeconfig", "dns_forward", "auth", "keyspaces", "verify")
+ZERO_KINDS = ("connected", "interconnect_ready", "kubeconfig", "dns_forward", "admin_secret", "dns_check", "cassandra",
+              "seeds", "ready", "dns_final", "auth", "keyspaces", "rebuild", "verify")
 
 
 def probe_period(spec: RingSpec, time_scale: float | None) -> float:
@@ -66,7 +67,7 @@ def kind_weights(spec: RingSpec, durations: dict[str, float]) -> dict[str, float
         w[k] = durations[k]
     w["dns_expose"] = durations["lb_address"]
     if spec.interconnect.mode is InterconnectMode.VPN_GATEWAY and len(spec.azure_dcs) > 1:
-        w["interconnect_ready"] = durations["tunnel"]
+        w["connected"] = durations["tunnel"]
     repair = durations["repair_session"] + durations["repair_per_remote_dc"] * (len(spec.datacenters) - 1)
     w["auth"] = len(repair_nodes(spec)[1]) * repair
     return w
@@ -80,9 +81,9 @@ def _pods(spec: RingSpec, dc: str) -> list[tuple[int, int, bool]]:
 
 
 def schedule_dc(spec: RingSpec, dc: str, start: float, slot_free: float, durations: dict[str, float],
-                period: float) -> tuple[float, float]:
-    """(time the DC's last pod is Ready, time the ring's joining slot is free again); `period`: the
-    readiness probe's, in simulated seconds."""
+                period: float) -> tuple[float, float, float]:
+    """(time the DC's last pod is Ready, time the ring's joining slot is free again, time its seeds are
+    Ready); `period`: the readiness probe's, in simulated seconds."""
     start_up = durations["pvc_bind"] + durations["volume_attach"]
     by_rack: dict[int, list[bool]] = {}
     for rack, _ordinal, seed in _pods(spec, dc):
@@ -90,7 +91,7 @@ def schedule_dc(spec: RingSpec, dc: str, start: float, slot_free: float, duratio
     # Events: (time the pod's container starts, rack, ordinal); pods of a rack start in order.
     heap = [(start + start_up, rack, 0) for rack in by_rack]
     heapq.heapify(heap)
-    done = start
+    done = seeds = start
     while heap:
         t, rack, ordinal = heapq.heappop(heap)
         if by_rack[rack][ordinal]:
@@ -100,9 +101,10 @@ def schedule_dc(spec: RingSpec, dc: str, start: float, slot_free: float, duratio
             up = slot_free = begin + durations["node_bootstrap"]
         ready = t + max(1, math.ceil((up - t) / period - 1e-9)) * period  # the first probe at or after UN
         done = max(done, ready)
+        seeds = max(seeds, ready) if by_rack[rack][ordinal] else seeds
         if ordinal + 1 < len(by_rack[rack]):
             heapq.heappush(heap, (ready + start_up, rack, ordinal + 1))
-    return done, slot_free
+    return done, slot_free, seeds
 
 
 def _finish_of(plan: Plan, sid: str, weights: dict[str, float]) -> float:
@@ -121,15 +123,21 @@ def critical_chain(spec: RingSpec, durations: dict[str, float] | None = None,
     weights: dict[str, float] = kind_weights(spec, dur)
     seq_weights = dict(weights)
     slot_free = 0.0
-    for step in plan.of_kind("cassandra"):  # spec order: the order the ring takes its DCs
+    # The plan's `cassandra/<dc>` applies the objects; its `seeds/<first dc>` and `ready/<dc>` wait for
+    # pods. Each DC is scheduled from the end of its apply, in spec order (the ring-wide join slot);
+    # a wait step weighs what is left of it once every step it depends on has ended.
+    for step in plan.of_kind("cassandra"):
         assert step.dc is not None
-        begin = max((_finish_of(plan, d, weights) for d in step.depends_on), default=0.0)
-        done, slot_free = schedule_dc(spec, step.dc, begin, slot_free, dur, period)
-        weights[step.id] = done - begin
+        begin = _finish_of(plan, step.id, weights)
+        done, slot_free, seeds = schedule_dc(spec, step.dc, begin, slot_free, dur, period)
+        for kind, until in (("seeds", seeds), ("ready", done)):
+            sid = f"{kind}/{step.dc}"
+            if sid in {s.id for s in plan.steps}:
+                after = max((_finish_of(plan, d, weights) for d in plan.step(sid).depends_on), default=0.0)
+                weights[sid] = max(0.0, until - after)
         pods = _pods(spec, step.dc)
-        seq_weights[step.id] = len(pods) * (dur["pvc_bind"] + dur["volume_attach"]) + dur["node_bootstrap"] * sum(
-            1 for *_, seed in pods if not seed
-        )
+        seq_weights[f"ready/{step.dc}"] = len(pods) * (dur["pvc_bind"] + dur["volume_attach"]) + dur[
+            "node_bootstrap"] * sum(1 for *_, seed in pods if not seed)
     total, path = plan.critical_path(weights)
     return Chain(total, path, plan.sequential_total(seq_weights), weights)
 

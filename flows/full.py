@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow, get_run_logger
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
+from flows.build import submit_build
 from flows.plan import publish_changes, publish_plan
-from flows.provision import MAX_WORKERS, ProvisionResult, load_cloud, submit_provision
-from flows.ring import RingResult, submit_ring
+from flows.provision import MAX_WORKERS, ProvisionResult
+from flows.ring import RingResult
 from flows.ring_lock import ring_lock
 from flows.spec_ref import SpecRef
 from flows.verify import verify_ring
 from multidc_core import naming
-from multidc_core.spec import Provider, RingSpec
+from multidc_core.spec import RingSpec
 from multidc_core.verify_model import RingReport
-from tasks.clusters import check_reachable
 from tasks.kube_objects import KubeWaits
-from tasks.ring_changes import dcs_to_add, without_bootstrap
+from tasks.ring_changes import dcs_to_add
 
 
 class RingChangeRefused(RuntimeError):
@@ -66,28 +64,17 @@ def multidc(
 def _build(
     spec: SpecRef, ring: RingSpec, cloud_block: str, verify: bool, waits: KubeWaits | None
 ) -> FullResult:
-    summary = publish_plan(spec)
     changes = publish_changes(ring)  # before any change: the spec against the live ring
     refusal = changes.refusal() if changes else None
     if refusal:
         raise RingChangeRefused(f"ring {ring.name}: {refusal}")
     adding = dcs_to_add(ring, changes)
+    summary = publish_plan(spec, adding)  # the steps this run takes, rebuilds of added DCs included
     if adding:
         get_run_logger().info("adding %s to the live ring: no bootstrap, then rebuild", ", ".join(adding))
-    provision = submit_provision(ring, load_cloud(cloud_block)) if ring.azure_dcs else None
-    ready: dict[str, list[PrefectFuture[Any]]] = {}
-    for dc in ring.datacenters:
-        if dc.provider is Provider.AZURE:
-            assert provision is not None
-            ready[dc.name] = [provision.kubeconfigs[dc.name]]
-        else:
-            ready[dc.name] = [check_reachable.submit(ring, dc.name)]
-    links: list[PrefectFuture[Any]] = list(provision.links) if provision else []
-    deployed = submit_ring(
-        without_bootstrap(ring, adding), waits=waits, cluster_ready=ready, interconnect=links, adding=adding
-    )
+    provision, deployed, ready = submit_build(ring, cloud_block, waits, adding)
     wait(deployed.order)  # every step, Azure ones upstream too, ends inside the ring lock, even on failure
-    for f in (f for fs in ready.values() for f in fs):
+    for f in ready:
         if f.state.is_failed() or f.state.is_crashed():
             f.result()  # the cause (an unreachable cluster, a failed AKS create), not the ring steps it held back
     result = FullResult(

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.spec_ref import SpecRef
-from multidc_core.plan import build_plan, render_files
+from multidc_core.plan import NOTES, build_plan, render_files
+from multidc_core.plan_svg import render_plan_svg
 from multidc_core.ring_changes import RingChanges
 from multidc_core.spec import RingSpec
+from multidc_core.topology_svg import svg_data_uri
 from tasks.ring_changes import live_changes
 
 
-def publish_plan(spec_ref: SpecRef) -> str:
-    """Validate, plan and publish the step graph as an artifact; returns the plan's summary."""
+def publish_plan(spec_ref: SpecRef, adding: Sequence[str] = ()) -> str:
+    """Validate, plan and publish the step graph as an artifact; returns the plan's summary.
+
+    `adding`: DCs joining the live ring, whose rebuilds the plan then holds.
+    """
     spec = spec_ref.load()  # every problem at once, before any cloud call
-    plan = build_plan(spec)
+    plan = build_plan(spec, adding)
     files = render_files(spec)
+    # The UI renders markdown images, not mermaid: the graph goes in as an SVG picture.
+    markdown = plan.to_markdown(svg_data_uri(render_plan_svg(plan))) + NOTES
     create_markdown_artifact(
         key=f"plan-{spec.name}",
-        markdown=files["plan.md"] + f"\n\n{len(files)} artifacts rendered (Azure bodies, manifests).\n",
+        markdown=markdown + f"\n{len(files)} artifacts rendered (Azure bodies, manifests).\n",
         description=f"Step graph of ring {spec.name}",
     )
     summary = plan.summary()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from prefect import Task, flow
 from prefect.futures import PrefectFuture
@@ -10,8 +10,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
 from blocks.azure import AzureCloud
-from multidc_core.azure_bodies import mesh
-from multidc_core.spec import InterconnectMode, RingSpec
+from flows.steps import Runner, Submitted, submit, submit_plan
+from multidc_core.plan import AZURE_KINDS, Plan, Step, build_plan, step_id
+from multidc_core.spec import RingSpec
 from tasks.aks import ensure_cluster, fetch_kubeconfig
 from tasks.arm_ensure import ResourceResult
 from tasks.azure_network import (
@@ -34,13 +35,6 @@ from tasks.identity import ensure_identity, ensure_role_assignment
 # Idle threads cost little.
 MAX_WORKERS = 384
 
-R = TypeVar("R")
-
-
-def _after(deps: list[PrefectFuture[Any]], task: Task[..., R], *args: Any) -> PrefectFuture[R]:
-    """Submit `task(*args)` to start once every future in `deps` has finished."""
-    return task.submit(*args, wait_for=deps, return_state=False)
-
 
 class ProvisionResult(BaseModel):
     """What the Azure provisioning leaves behind: references only, no secrets."""
@@ -53,57 +47,63 @@ class ProvisionResult(BaseModel):
 
 
 class ProvisionFutures:
-    """The submitted provisioning steps, for a caller that composes them with other work."""
+    """The submitted provisioning steps (step id -> future), for a caller that composes them with other work."""
 
-    def __init__(self) -> None:
-        self.steps: list[PrefectFuture[Any]] = []
-        self.links: list[PrefectFuture[LinkResult]] = []
-        self.kubeconfigs: dict[str, PrefectFuture[str]] = {}
+    def __init__(self, plan: Plan, steps: Submitted) -> None:
+        self.plan, self.steps = plan, steps
+        # Azure DCs are those with a cluster step; their kubeconfig step fetches it.
+        self.kubeconfigs = {str(s.dc): steps[step_id("kubeconfig", s.dc)] for s in plan.of_kind("cluster")}
+
+    def _all(self, kinds: tuple[str, ...]) -> list[PrefectFuture[Any]]:
+        return [self.steps[s.id] for s in self.plan.steps if s.kind in kinds and s.id in self.steps]
+
+    @property
+    def links(self) -> list[PrefectFuture[Any]]:
+        return self._all(("connected",))
 
     def result(self) -> ProvisionResult:
         return ProvisionResult(
-            resources=[f.result() for f in self.steps],
+            resources=[f.result() for f in self._all(AZURE_KINDS)],
             links=[f.result() for f in self.links],
             kubeconfig_blocks={dc: f.result() for dc, f in self.kubeconfigs.items()},
         )
 
 
+def provision_runners(spec: RingSpec, cloud: AzureCloud) -> dict[str, Runner]:
+    """Step kind -> the task that runs it, for the Azure steps (a kubeconfig step of an Azure DC only)."""
+    azure = {d.name for d in spec.azure_dcs}
+
+    def on(task: Task[..., Any]) -> Runner:
+        def run(s: Step, deps: list[PrefectFuture[Any]], _: Submitted) -> PrefectFuture[Any] | None:
+            if s.dc not in azure:
+                return None
+            return submit(task, s, deps, cloud, spec, s.dc, *([s.peer] if s.peer else []))
+
+        return run
+
+    return {
+        "resource_group": on(ensure_resource_group),
+        "vnet": on(ensure_vnet),
+        "identity": on(ensure_identity),
+        "role_assignment": on(ensure_role_assignment),
+        "cluster": on(ensure_cluster),
+        "public_ip": on(ensure_public_ip),
+        "gateway": on(ensure_gateway),
+        "connection": on(ensure_gateway_connection),
+        "peering": on(ensure_peering),
+        "connected": on(wait_connected),
+        "kubeconfig": on(fetch_kubeconfig),
+    }
+
+
 def submit_provision(spec: RingSpec, cloud: AzureCloud) -> ProvisionFutures:
-    """Submit every Azure DC's steps inside the calling flow, each as soon as what it needs exists.
+    """Submit every Azure DC's steps of the plan inside the calling flow, each as soon as what it needs exists.
 
     Gateways (45 minutes or more) run beside the clusters, never before or after them;
     links are made once both ends exist, a full mesh for three or more DCs.
     """
-    vpn = spec.interconnect.mode is InterconnectMode.VPN_GATEWAY
-    peering = spec.interconnect.mode is InterconnectMode.GLOBAL_PEERING
-    out = ProvisionFutures()
-    vnets: dict[str, PrefectFuture[ResourceResult]] = {}
-    gateways: dict[str, PrefectFuture[ResourceResult]] = {}
-    for dc in (d.name for d in spec.azure_dcs):
-        rg = ensure_resource_group.submit(cloud, spec, dc)
-        vnets[dc] = _after([rg], ensure_vnet, cloud, spec, dc)
-        identity = _after([rg], ensure_identity, cloud, spec, dc)
-        # Network Contributor on the subnet before the cluster exists (AKS needs it at create).
-        grant = _after([identity, vnets[dc]], ensure_role_assignment, cloud, spec, dc)
-        cluster = _after([grant], ensure_cluster, cloud, spec, dc)
-        out.kubeconfigs[dc] = _after([cluster], fetch_kubeconfig, cloud, spec, dc)
-        out.steps += [rg, vnets[dc], identity, grant, cluster]
-        if vpn:
-            # The gateway needs only its GatewaySubnet and IP: it runs beside the cluster.
-            ip = _after([rg], ensure_public_ip, cloud, spec, dc)
-            gateways[dc] = _after([vnets[dc], ip], ensure_gateway, cloud, spec, dc)
-            out.steps += [ip, gateways[dc]]
-    made: dict[tuple[str, str], PrefectFuture[ResourceResult]] = {}
-    for src, dst in mesh(spec):
-        if vpn:
-            made[src, dst] = _after(
-                [gateways[src], gateways[dst]], ensure_gateway_connection, cloud, spec, src, dst
-            )
-        elif peering:
-            made[src, dst] = _after([vnets[src], vnets[dst]], ensure_peering, cloud, spec, src, dst)
-    out.steps += list(made.values())
-    out.links = [_after([made[a, b], made[b, a]], wait_connected, cloud, spec, a, b) for a, b in made]
-    return out
+    plan = build_plan(spec)
+    return ProvisionFutures(plan, submit_plan(plan, provision_runners(spec, cloud)))
 
 
 def load_cloud(cloud_block: str) -> AzureCloud:

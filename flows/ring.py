@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from prefect import flow
+from prefect import Task, flow
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
+from flows.steps import Runner, Submitted, first_failure, submit, submit_plan
 from multidc_core import naming
+from multidc_core.plan import INTERCONNECT_READY, RING_KINDS, Plan, Step, build_plan, step_id
 from multidc_core.spec import RingSpec
 from tasks.cassandra import apply_cassandra, wait_for_dc
 from tasks.cassandra_admin import ensure_admin_secret
@@ -26,7 +28,6 @@ from tasks.ring_changes import rebuild_dc
 MAX_WORKERS = 96
 
 Futures = Sequence[PrefectFuture[Any]]
-T = TypeVar("T")
 
 
 class DatacenterResult(BaseModel):
@@ -52,51 +53,78 @@ class RingResult(BaseModel):
 
 @dataclass
 class RingFutures:
-    """The submitted steps, for a caller that composes the ring with its own futures."""
+    """The submitted steps (step id -> future), for a caller that composes the ring with its own futures."""
 
-    dns: dict[str, PrefectFuture[str]] = field(default_factory=dict)
-    forwarding: dict[str, PrefectFuture[bool]] = field(default_factory=dict)
-    checks: dict[str, PrefectFuture[list[str]]] = field(default_factory=dict)
-    final_checks: dict[str, PrefectFuture[list[str]]] = field(default_factory=dict)
-    secrets: dict[str, PrefectFuture[Applied]] = field(default_factory=dict)
-    applied: dict[str, PrefectFuture[list[Applied]]] = field(default_factory=dict)
-    ready: dict[str, PrefectFuture[str]] = field(default_factory=dict)
-    auth: PrefectFuture[str] | None = None
-    keyspaces: PrefectFuture[list[str]] | None = None
-    rebuilt: dict[str, PrefectFuture[str]] = field(default_factory=dict)
-    order: list[PrefectFuture[Any]] = field(default_factory=list)
+    plan: Plan
+    steps: Submitted
 
-    def add(self, future: PrefectFuture[T]) -> PrefectFuture[T]:
-        self.order.append(future)
-        return future
+    @property
+    def order(self) -> list[PrefectFuture[Any]]:
+        """The ring's futures, in plan order."""
+        return [self.steps[s.id] for s in self.plan.steps if s.kind in RING_KINDS and s.id in self.steps]
+
+    def _of(self, kind: str, dc: str | None = None) -> Any:
+        f = self.steps.get(step_id(kind, dc))
+        return f.result() if f is not None else None
 
     def result(self) -> RingResult:
-        """Wait for every step; raise the first failure in submission order (the cause, not a follower)."""
-        for f in self.order:
-            f.wait()
-        for f in self.order:
-            if f.state.is_failed() or f.state.is_crashed():
-                f.result()  # raises the task's exception
+        """Wait for every step; raise the first failure in plan order (the cause, not a follower)."""
+        first_failure(self.order)
         for f in self.order:
             if not f.state.is_completed():  # an upstream outside the ring (a caller's future) failed
                 raise RuntimeError(f"a ring step did not run: {f.state.name}: {f.state.message}")
         dcs: dict[str, DatacenterResult] = {}
-        for dc, ready in self.ready.items():
-            check = self.checks.get(dc)
-            dcs[dc] = DatacenterResult(
-                dns_address=self.dns[dc].result(),
-                dns_changed=self.forwarding[dc].result() if dc in self.forwarding else None,
-                resolved=check.result() if check is not None else [],
-                applied=[self.secrets[dc].result(), *self.applied[dc].result()],
-                ready=ready.result(),
+        for s in self.plan.of_kind("ready"):
+            dc = s.dc
+            dcs[str(dc)] = DatacenterResult(
+                dns_address=self._of("dns_expose", dc),
+                dns_changed=self._of("dns_forward", dc),
+                resolved=self._of("dns_check", dc) or [],
+                applied=[self._of("admin_secret", dc), *self._of("cassandra", dc)],
+                ready=self._of("ready", dc),
             )
-        assert self.auth is not None and self.keyspaces is not None
         return RingResult(
             datacenters=dcs,
-            auth=self.auth.result(),
-            keyspaces=self.keyspaces.result(),
-            rebuilt={dc: f.result() for dc, f in self.rebuilt.items()},
+            auth=self._of("auth"),
+            keyspaces=self._of("keyspaces") or [],
+            rebuilt={str(s.dc): self._of("rebuild", s.dc) for s in self.plan.of_kind("rebuild")},
         )
+
+
+def ring_runners(spec: RingSpec, waits: KubeWaits) -> dict[str, Runner]:
+    """Step kind -> the task that runs it, for the ring's steps."""
+    w = waits
+
+    def on_dc(task: Task[..., Any], *extra: Any, **kwargs: Any) -> Runner:
+        return lambda s, deps, _: submit(task, s, deps, spec, s.dc, *extra, **kwargs)
+
+    def forward(s: Step, deps: list[PrefectFuture[Any]], done: Submitted) -> PrefectFuture[Any]:
+        remote = {o.name: done[step_id("dns_expose", o.name)] for o in spec.datacenters if o.name != s.dc}
+        return submit(ensure_dns_forwarding, s, deps, spec, s.dc, remote)
+
+    def check(fqdns: Callable[[str], list[str]]) -> Runner:
+        return lambda s, deps, _: submit(check_dns, s, deps, spec, s.dc, fqdns(str(s.dc)), w)
+
+    def first_seeds(_dc: str) -> list[str]:
+        return naming.dc_seeds(spec.datacenters[0])
+
+    def other_seeds(dc: str) -> list[str]:
+        return [x for d in spec.datacenters if d.name != dc for x in naming.dc_seeds(d)]
+
+    return {
+        "dns_expose": on_dc(ensure_dns_exposed, w),
+        "admin_secret": on_dc(ensure_admin_secret),
+        "dns_forward": forward,
+        "dns_check": check(first_seeds),
+        "cassandra": on_dc(apply_cassandra),
+        # wait_for_dc admits the nodes beyond the seeds one at a time, across racks.
+        "seeds": on_dc(wait_for_dc, w, seeds_only=True),
+        "ready": on_dc(wait_for_dc, w),
+        "dns_final": check(other_seeds),
+        "auth": lambda s, deps, _: submit(configure_auth, s, deps, spec, w),
+        "keyspaces": lambda s, deps, _: submit(ensure_keyspaces, s, deps, spec, w),
+        "rebuild": on_dc(rebuild_dc, w),
+    }
 
 
 def submit_ring(
@@ -108,7 +136,7 @@ def submit_ring(
     interconnect: Futures = (),
     adding: Sequence[str] = (),
 ) -> RingFutures:
-    """Submit the ring's steps inside the calling flow, with as much overlap as is safe.
+    """Submit the ring's steps of the plan (`multidc_core.plan.build_plan`) inside the calling flow.
 
     The first DC deploys as soon as its cluster is ready (`cluster_ready[dc]`); each other DC
     starts its seeds once `interconnect` is done, the first DC's seeds are up and its own
@@ -128,76 +156,10 @@ def submit_ring(
             tasks.ring_changes.without_bootstrap): once every keyspace replicates to them, each
             node of theirs runs `nodetool rebuild`, one node of the ring at a time.
     """
-    w = waits or KubeWaits()
-    ready_of = dict(cluster_ready or {})
-    out = RingFutures()
-    names = [d.name for d in spec.datacenters]
-    for dc in names:
-        cluster = ready_of.get(dc, ())
-        out.dns[dc] = out.add(ensure_dns_exposed.submit(spec, dc, w, wait_for=cluster, return_state=False))
-        # The Secret cannot make a DC bootstrap alone: it goes in as soon as the cluster exists.
-        out.secrets[dc] = out.add(ensure_admin_secret.submit(spec, dc, wait_for=cluster, return_state=False))
-    if forward_dns and len(names) > 1:
-        for dc in names:
-            remote = {o: out.dns[o] for o in names if o != dc}
-            out.forwarding[dc] = out.add(
-                ensure_dns_forwarding.submit(
-                    spec, dc, remote, wait_for=ready_of.get(dc, ()), return_state=False
-                )
-            )
-    # Seeds never bootstrap: every DC's seeds start as soon as the DC reaches the first DC's seeds.
-    # Nodes beyond the seeds stream data, and only one node of the ring may do that at a time, so
-    # those join DC by DC in spec order (`joining`: the DC before, among those that have any).
-    first = spec.datacenters[0]
-    anchor: PrefectFuture[str] | None = None
-    joining: PrefectFuture[str] | None = None
-    for d in spec.datacenters:
-        dc, joins = d.name, naming.has_joiners(d)
-        deps: list[PrefectFuture[Any]] = [out.secrets[dc]]
-        if anchor is not None:
-            check_deps = [anchor, *interconnect, *ready_of.get(dc, ()), *_of(out.forwarding, dc)]
-            out.checks[dc] = out.add(
-                check_dns.submit(spec, dc, naming.dc_seeds(first), w, wait_for=check_deps, return_state=False)
-            )
-            deps.append(out.checks[dc])
-        # The seeds start at once; wait_for_dc admits the other nodes one at a time, across racks,
-        # once the ring's joining slot is free.
-        out.applied[dc] = out.add(apply_cassandra.submit(spec, dc, wait_for=deps, return_state=False))
-        slot = [joining] if joins and joining is not None else []
-        out.ready[dc] = out.add(
-            wait_for_dc.submit(spec, dc, w, wait_for=[out.applied[dc], *slot], return_state=False)
-        )
-        if anchor is None:  # later DCs need the first DC's seeds only, not its joiners
-            anchor = (
-                out.add(
-                    wait_for_dc.submit(
-                        spec, dc, w, seeds_only=True, wait_for=[out.applied[dc]], return_state=False
-                    )
-                )
-                if joins
-                else out.ready[dc]
-            )
-        if joins:
-            joining = out.ready[dc]
-    every = list(out.ready.values())
-    if len(names) > 1:
-        for dc in names:  # every DC must resolve every other DC's seeds, for its later restarts
-            seeds = [s for d in spec.datacenters if d.name != dc for s in naming.dc_seeds(d)]
-            deps = [*every, *_of(out.forwarding, dc)]
-            out.final_checks[dc] = out.add(
-                check_dns.submit(spec, dc, seeds, w, wait_for=deps, return_state=False)
-            )
-    finals = list(out.final_checks.values())
-    out.auth = out.add(configure_auth.submit(spec, w, wait_for=[*every, *finals], return_state=False))
-    out.keyspaces = out.add(ensure_keyspaces.submit(spec, w, wait_for=[out.auth], return_state=False))
-    before: PrefectFuture[Any] = out.keyspaces
-    for dc in (d for d in names if d in adding):  # one DC after another: one node streams at a time
-        out.rebuilt[dc] = before = out.add(rebuild_dc.submit(spec, dc, w, wait_for=[before], return_state=False))
-    return out
-
-
-def _of(futures: Mapping[str, PrefectFuture[T]], key: str) -> list[PrefectFuture[T]]:
-    return [futures[key]] if key in futures else []
+    plan = build_plan(spec, adding, forward_dns)
+    given = {step_id("kubeconfig", dc): list(fs) for dc, fs in (cluster_ready or {}).items()}
+    given[INTERCONNECT_READY] = list(interconnect)
+    return RingFutures(plan, submit_plan(plan, ring_runners(spec, waits or KubeWaits()), given))
 
 
 @flow(

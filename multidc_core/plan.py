@@ -2,39 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from multidc_core import naming
 from multidc_core.azure_bodies import mesh
 from multidc_core.render import azure_files, kubernetes_files
 from multidc_core.spec import InterconnectMode, Provider, RingSpec
 
 AZURE_KINDS = (
     "resource_group",
-    "identity",
     "vnet",
+    "identity",
     "role_assignment",
+    "cluster",
     "public_ip",
     "gateway",
-    "cluster",
     "connection",
     "peering",
 )
-# Every step kind, in the order a flow meets them.
-STEP_KINDS = (
-    *AZURE_KINDS,
-    "interconnect_ready",
-    "kubeconfig",
+# The steps on the clusters, once each is reachable (flows/ring.py runs them).
+RING_KINDS = (
     "dns_expose",
+    "admin_secret",
     "dns_forward",
+    "dns_check",
     "cassandra",
+    "seeds",
+    "ready",
+    "dns_final",
     "auth",
     "keyspaces",
-    "verify",
+    "rebuild",
 )
+# Every step kind, in the order a flow meets them. Each is one Prefect task (flows/steps.py), but
+# for INTERCONNECT_READY, a join of the link waits, and VERIFY, the verify-ring subflow that runs
+# once every task has ended.
+STEP_KINDS = (*AZURE_KINDS, "connected", "interconnect_ready", "kubeconfig", *RING_KINDS, "verify")
 INTERCONNECT_READY = "interconnect_ready"
 AUTH = "auth"
 KEYSPACES = "keyspaces"
 VERIFY = "verify"
+# Steps that are not a task submission of their own.
+NOT_TASKS = (INTERCONNECT_READY, VERIFY)
 
 
 def step_id(kind: str, dc: str | None = None, peer: str | None = None) -> str:
@@ -85,6 +95,20 @@ class Plan:
                 todo += self.step(cur).depends_on
         return seen
 
+    def edges(self, skip: tuple[str, ...] = NOT_TASKS) -> set[tuple[str, str]]:
+        """(upstream, step) pairs between steps whose kind is not in `skip`, through skipped ones:
+        the task graph a flow running the plan submits."""
+        ends: dict[str, set[str]] = {}
+        out: set[tuple[str, str]] = set()
+        for s in self.steps:
+            ups = {u for d in s.depends_on for u in ends[d]}
+            if s.kind in skip:
+                ends[s.id] = ups
+            else:
+                ends[s.id] = {s.id}
+                out |= {(u, s.id) for u in ups}
+        return out
+
     def _weight(self, s: Step, durations: dict[str, float]) -> float:
         if s.id in durations:
             return durations[s.id]
@@ -134,7 +158,8 @@ class Plan:
             lines.append("    " + " -> ".join(path))
         return "\n".join(lines)
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, picture_uri: str | None = None) -> str:
+        """The steps as a table, then the graph: a mermaid block, or the picture at `picture_uri`."""
         out = [
             f"# Plan for ring `{self.ring}`",
             "",
@@ -146,6 +171,8 @@ class Plan:
             out.append(
                 f"| {i} | `{s.id}` | {s.kind} | {s.dc or '-'} | {deps} | {s.azure_duration_key or '-'} |"
             )
+        if picture_uri is not None:
+            return "\n".join([*out, "", f"![Step graph of ring {self.ring}]({picture_uri})", ""])
         out += ["", "```mermaid", "graph TD"]
         node = {s.id: f"s{i}" for i, s in enumerate(self.steps, 1)}
         out += [f'    {node[s.id]}["{s.id}"]' for s in self.steps]
@@ -154,53 +181,106 @@ class Plan:
         return "\n".join(out)
 
 
-def build_plan(spec: RingSpec) -> Plan:
-    """The deterministic step DAG for a spec, in a topological order."""
-    steps: list[Step] = []
+def build_plan(spec: RingSpec, adding: Sequence[str] = (), forward_dns: bool = True) -> Plan:
+    """The deterministic step DAG for a spec, in a topological order.
 
-    def add(kind: str, dc: str | None, deps: list[str], peer: str | None = None) -> str:
+    Args:
+        spec: The ring spec.
+        adding: DCs joining a live ring: each is rebuilt after the keyspaces, one after another.
+        forward_dns: False when DNS forwarding is someone else's job (the checks still run).
+    """
+    b = _Builder()
+    ready = _azure_steps(b, spec)
+    for d in spec.datacenters:
+        b.add("kubeconfig", d.name, [step_id("cluster", d.name)] if d.provider is Provider.AZURE else [])
+    names = [dc.name for dc in spec.datacenters]
+    for dc in names:
+        b.add("dns_expose", dc, [step_id("kubeconfig", dc)])
+        # The Secret cannot make a DC bootstrap alone: it goes in as soon as the cluster exists.
+        b.add("admin_secret", dc, [step_id("kubeconfig", dc)])
+    forwarded: dict[str, list[str]] = {dc: [] for dc in names}
+    if forward_dns and len(names) > 1:
+        for dc in names:
+            others = [step_id("dns_expose", o) for o in names if o != dc]
+            forwarded[dc] = [b.add("dns_forward", dc, [step_id("kubeconfig", dc), *others])]
+    every = _cassandra_steps(b, spec, ready, forwarded)
+    finals = [b.add("dns_final", dc, [*every, *forwarded[dc]]) for dc in names] if len(names) > 1 else []
+    last = b.add(AUTH, None, [*every, *finals])
+    if spec.keyspaces:
+        last = b.add(KEYSPACES, None, [last])
+    for dc in (d for d in names if d in adding):  # one DC after another: one node streams at a time
+        last = b.add("rebuild", dc, [last])
+    b.add(VERIFY, None, [last, *finals])
+    return Plan(spec.name, tuple(b.steps))
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    def add(self, kind: str, dc: str | None, deps: list[str], peer: str | None = None) -> str:
         sid = step_id(kind, dc, peer)
         key = kind if kind in AZURE_KINDS else None
-        steps.append(Step(sid, kind, dc, tuple(deps), key, peer))
+        self.steps.append(Step(sid, kind, dc, tuple(deps), key, peer))
         return sid
 
+
+def _azure_steps(b: _Builder, spec: RingSpec) -> str:
+    """Every Azure DC's resources and the links between them; returns the interconnect join."""
     mode = spec.interconnect.mode
-    links: list[str] = []
-    kubeconfig: dict[str, str] = {}
     for dc in spec.azure_dcs:
         d = dc.name
-        rg = add("resource_group", d, [])
-        ident = add("identity", d, [rg])
-        vnet = add("vnet", d, [rg])
-        role = add("role_assignment", d, [ident, vnet])
+        rg = b.add("resource_group", d, [])
+        vnet = b.add("vnet", d, [rg])
+        ident = b.add("identity", d, [rg])
+        # Network Contributor on the subnet before the cluster exists (AKS needs it at create).
+        role = b.add("role_assignment", d, [ident, vnet])
+        b.add("cluster", d, [role])
         if mode is InterconnectMode.VPN_GATEWAY:
-            # The gateway needs only the GatewaySubnet: it is built while the cluster is.
-            ip = add("public_ip", d, [rg])
-            add("gateway", d, [vnet, ip])
-        add("cluster", d, [role])
-    for src, dst in mesh(spec):
-        if mode is InterconnectMode.VPN_GATEWAY:
-            links.append(add("connection", src, [step_id("gateway", src), step_id("gateway", dst)], dst))
-        elif mode is InterconnectMode.GLOBAL_PEERING:
-            links.append(add("peering", src, [step_id("vnet", src), step_id("vnet", dst)], dst))
-    ready = add(INTERCONNECT_READY, None, links)
-    for dc in spec.datacenters:
-        deps = [step_id("cluster", dc.name)] if dc.provider is Provider.AZURE else []
-        kubeconfig[dc.name] = add("kubeconfig", dc.name, deps)
-    exposed = [add("dns_expose", dc.name, [kubeconfig[dc.name]]) for dc in spec.datacenters]
-    forwarded = {dc.name: add("dns_forward", dc.name, [*exposed, ready]) for dc in spec.datacenters}
-    first = spec.datacenters[0].name
-    # The first DC starts a ring as soon as its cluster exists; every other DC must reach its
-    # seeds before bootstrapping or it would start a second ring with the same name.
-    deployed = [add("cassandra", first, [kubeconfig[first]])]
-    for dc in spec.datacenters[1:]:
-        deps = [kubeconfig[dc.name], ready, forwarded[dc.name], deployed[0]]
-        deployed.append(add("cassandra", dc.name, deps))
-    last = add(AUTH, None, deployed)
-    if spec.keyspaces:
-        last = add(KEYSPACES, None, [last])
-    add(VERIFY, None, [last, *forwarded.values()])
-    return Plan(spec.name, tuple(steps))
+            # The gateway needs only the GatewaySubnet and its IP: it is built while the cluster is.
+            ip = b.add("public_ip", d, [rg])
+            b.add("gateway", d, [vnet, ip])
+    pairs = mesh(spec)
+    link = {
+        InterconnectMode.VPN_GATEWAY: ("connection", "gateway"),
+        InterconnectMode.GLOBAL_PEERING: ("peering", "vnet"),
+    }
+    if mode not in link:
+        return b.add(INTERCONNECT_READY, None, [])
+    kind, end = link[mode]
+    for src, dst in pairs:
+        b.add(kind, src, [step_id(end, src), step_id(end, dst)], dst)
+    # A link is up once both of its directions exist: each direction waits for that.
+    waits = [b.add("connected", a, [step_id(kind, a, z), step_id(kind, z, a)], z) for a, z in pairs]
+    return b.add(INTERCONNECT_READY, None, waits)
+
+
+def _cassandra_steps(b: _Builder, spec: RingSpec, ready: str, forwarded: dict[str, list[str]]) -> list[str]:
+    """Each DC's Cassandra: applied, then Ready; returns the `ready` steps.
+
+    Seeds never bootstrap: every other DC's seeds start once that DC resolves the first DC's
+    seeds (`dns_check`), which are up (`seeds`), so that no DC ever starts a ring alone. Nodes
+    beyond the seeds stream data and only one node of the ring may do that at a time, so those
+    join DC by DC in spec order: a DC's `ready` waits for the `ready` of the DC before, among
+    those that have any (the ring-wide join slot).
+    """
+    anchor: str | None = None
+    joining: str | None = None
+    every: list[str] = []
+    first = spec.datacenters[0]
+    for d in spec.datacenters:
+        dc, joins = d.name, naming.has_joiners(d)
+        deps = [step_id("admin_secret", dc)]
+        if anchor is not None:
+            deps.append(b.add("dns_check", dc, [anchor, ready, step_id("kubeconfig", dc), *forwarded[dc]]))
+        applied = b.add("cassandra", dc, deps)
+        slot = [joining] if joins and joining is not None else []
+        every.append(b.add("ready", dc, [applied, *slot]))
+        if anchor is None:  # later DCs need the first DC's seeds only, not its joiners
+            anchor = b.add("seeds", first.name, [applied]) if joins else every[-1]
+        if joins:
+            joining = every[-1]
+    return every
 
 
 NOTES = """## Filled in at run time

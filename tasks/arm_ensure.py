@@ -43,6 +43,7 @@ from tasks.arm_errors import (
     wait_retry_after_or_exponential,
 )
 from tasks.arm_ops import ArmOps, Wire, to_model, to_wire
+from tasks.progress import WaitProgress
 
 Action = Literal["created", "updated", "unchanged", "reconciled", "replaced"]
 
@@ -232,16 +233,22 @@ class Ensurer:
             self.wait_poller(ops.label, started, ops.deadline_s)
 
     def wait_poller(self, label: str, poller: LROPoller[Any], deadline_s: float) -> Any:
-        """Wait on azure-core's poller (it polls and honours Retry-After), logging progress."""
+        """Wait on azure-core's poller (it polls and honours Retry-After), showing progress: a
+        progress artifact for a gateway or a cluster (tasks/progress.py), else a log line a minute."""
         start = time.monotonic()
         chunk = max(1.0, min(PROGRESS_EVERY_S, 2 * self.cloud.poll_interval_seconds))
+        progress = WaitProgress.start(label)
 
         def step() -> bool:
             try:
                 poller.wait(timeout=chunk)
             except (HttpResponseError, ServiceRequestError, ServiceResponseError) as exc:
                 raise self._poll_failure(label, exc) from exc
-            if not poller.done():
+            if poller.done() and progress is not None:
+                progress.finish(poller.status())
+            elif progress is not None:
+                progress.update(poller.status())
+            elif not poller.done():
                 self.log.info("%s: %s after %s", label, poller.status(), _elapsed(start))
             return poller.done()
 

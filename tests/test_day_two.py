@@ -42,6 +42,8 @@ def test_adding_a_dc_rebuilds_it_and_loses_no_acknowledged_row_written_meanwhile
     assert len(ops.rows_in(out.spec, "azure-1", "LOCAL_ONE")) == ops.ROWS_BEFORE + out.acked_during
     result: FullResult = out.state.result()
     assert result.deployment.rebuilt == {"azure-1": "rebuilt 3 nodes from aws-1"}
+    plan = Artifact.get(f"plan-{ops.RING}")  # the plan published is the one run: the rebuild in it
+    assert plan is not None and "| `rebuild/azure-1` | rebuild | azure-1 | `keyspaces` |" in str(plan.data)
 
 
 def test_plan_ring_shows_the_removal_and_full_refuses_it_before_any_change(ring: tuple[ThreadedWorld, Path]) -> None:
