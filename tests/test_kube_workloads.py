@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 from kubernetes import client
 
+from sandbox.clock import Clock
 from sandbox.kube.cluster import KubeCluster
-from tests.kube_helpers import FakeRuntime, api_client, statefulset, wait_for
+from sandbox.kube.harness import running_cluster
+from tests.kube_helpers import FakeRuntime, api_client, cluster_kwargs, statefulset, wait_for
 
 pytest_plugins = ["tests.kube_fixtures"]
 
@@ -193,3 +196,16 @@ def test_merged_kubeconfig_has_a_context_per_cluster(kube: KubeCluster) -> None:
     assert [c["name"] for c in doc["contexts"]] == ["aws-1", "azure-1"]
     api = config.new_client_from_config_dict(doc, context="aws-1")
     assert client.CoreV1Api(api).read_namespace("kube-system").metadata.name == "kube-system"
+
+
+def test_crash_loop_without_end_keeps_the_capped_back_off(tmp_path: Path, runtime: FakeRuntime) -> None:
+    """A pod that crashes a thousand times still gets kubelet's 300 s back-off (2**1024 used to overflow)."""
+    runtime.crash["crashy-0"] = "Unable to contact any seeds!"
+    with running_cluster(**cluster_kwargs(tmp_path, runtime=runtime, clock=Clock(1e-7))) as cluster:
+        core, apps = client.CoreV1Api(api_client(cluster)), client.AppsV1Api(api_client(cluster))
+        core.create_namespace({"metadata": {"name": "dc1"}})
+        apps.create_namespaced_stateful_set("dc1", statefulset("crashy", replicas=1))
+        pod = wait_for(lambda: (p := core.read_namespaced_pod("crashy-0", "dc1")).status.container_statuses
+                       and p.status.container_statuses[0].restart_count > 1100 and p, timeout=60, interval=0.2)
+    waiting = pod.status.container_statuses[0].state.waiting
+    assert waiting.reason == "CrashLoopBackOff" and waiting.message.startswith("back-off 300s")

@@ -73,7 +73,10 @@ class PodLifecycle(Scheduler, VolumeControllers):
             self.probe(key_of(pod))
             return
         restarts = ((pod["status"].get("containerStatuses") or [{}])[0]).get("restartCount", 0) + 1
-        backoff = min(self.ctl.duration("backoff_base") * 2 ** (restarts - 1), self.ctl.duration("backoff_max"))
+        # kubelet doubles from 10 s and caps at 300 s; the exponent is capped too, so a pod that has crashed a
+        # thousand times still gets a number, not an OverflowError (2**1024 does not fit a float)
+        backoff = min(self.ctl.duration("backoff_base") * 2.0 ** min(restarts - 1, 16),
+                      self.ctl.duration("backoff_max"))
         wait_s = round(backoff / max(self.ctl.clock.time_scale, 1e-9))
         last = {"terminated": {"exitCode": 1, "reason": "Error", "message": crash, "finishedAt": self._now()}}
         self._set_containers(pod, {"waiting": {"reason": "CrashLoopBackOff", "message": (
