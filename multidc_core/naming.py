@@ -231,6 +231,7 @@ CONFIG_CHECKSUM_ANNOTATION = "multidc.io/config-checksum"  # sha256 of cassandra
 REVISION_LABEL = "controller-revision-hash"  # set by the StatefulSet controller on each pod
 CLUSTER_DOMAIN = "cluster.local"
 DATA_VOLUME = "data"  # the StatefulSet's volumeClaimTemplate, mounted at the data directory
+DNS_PROBE_POD = "multidc-dns-probe"  # the pod in each DC's namespace that resolves the other DCs' names
 
 
 def statefulset_name(rack: str) -> str:

@@ -14,7 +14,7 @@ from tasks.kube_access import exec_in_pod
 from tasks.kube_objects import KubeError, KubeWaits, apply_object, diagnose_pod
 from tasks.kube_watch import watch_until
 
-PROBE_POD = "multidc-dns-probe"
+PROBE_POD = n.DNS_PROBE_POD
 PROBE_CONTAINER = "probe"
 # Debian ships glibc's getent, which resolves exactly as the Cassandra image's JVM does (NSS).
 PROBE_IMAGE = "debian:bookworm-slim"

@@ -11,6 +11,7 @@ from kubernetes.client import ApiClient
 from pydantic import BaseModel, Field
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from multidc_core.naming import pvc_name
 from tasks.kube_client import (
     MERGE_PATCH,
     KubeError,
@@ -157,7 +158,7 @@ def diagnose_pod(api: ApiClient, ns: str, pod: str) -> str:
         if c.get("status") != "True" and c.get("message"):
             parts.append(f"{c['type']}: {c['message']}")
     events = (get_or_none(api, f"/api/v1/namespaces/{ns}/events") or {}).get("items") or []
-    mine = [e for e in events if (e.get("involvedObject") or {}).get("name") in (pod, f"data-{pod}")]
+    mine = [e for e in events if (e.get("involvedObject") or {}).get("name") in (pod, pvc_name(pod))]
     mine.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
     parts += [f"event {e.get('type')} {e.get('reason')}: {e.get('message')}" for e in mine[-5:]]
     return "; ".join(parts)
