@@ -18,7 +18,13 @@ from tasks.cassandra import apply_cassandra, wait_for_dc
 from tasks.cassandra_cql import configure_auth, ensure_keyspaces
 from tasks.decommission import live_replication
 from tasks.kube_objects import KubeWaits
-from tasks.remove_dc import decommission_dc, drop_dns_forward, drop_from_other_keyspaces, forget_dc_kubeconfig
+from tasks.remove_dc import (
+    connected_clients,
+    decommission_dc,
+    drop_dns_forward,
+    drop_from_other_keyspaces,
+    forget_dc_kubeconfig,
+)
 from tasks.teardown_azure import (
     delete_cluster,
     delete_dc_base,
@@ -45,7 +51,8 @@ def remove_dc(
 ) -> RemoveResult:
     """Remove datacenter `dc` from the live ring; the spec still lists it (drop it from the spec after).
 
-    Refused before any change while a keyspace replicates only to `dc`, or when `confirm` is not `dc`.
+    Refused before any change while a keyspace replicates only to `dc`, while applications are connected to
+    its nodes (`nodetool clientstats`), or when `confirm` is not `dc`.
     Then: ALTER every keyspace (the spec's, system_auth/distributed/traces, and any other) to drop it;
     decommission its nodes (`removenode` from another DC when its cluster is gone); roll every other
     DC onto seeds without it, one pod at a time, each back UN; drop its DNS forwards; delete its ring
@@ -69,7 +76,7 @@ def remove_dc(
     rest = without_dc(ring, dc)
     with ring_lock(ring.name):
         live = live_replication(rest, waits) if rest.datacenters else {}
-        refusal = removal_refusal(ring, dc, live)
+        refusal = removal_refusal(ring, dc, live, connected_clients(ring, dc))
         if refusal:
             raise RingChangeRefused(f"ring {ring.name}: {refusal}")
         if confirm != dc:

@@ -236,9 +236,11 @@ def without_dc(spec: RingSpec, dc: str) -> RingSpec:
                                    "keyspaces": keyspaces})
 
 
-def removal_refusal(spec: RingSpec, dc: str, live: dict[str, dict[str, str]]) -> str | None:
+def removal_refusal(spec: RingSpec, dc: str, live: dict[str, dict[str, str]],
+                    clients: list[str] | None = None) -> str | None:
     """Why datacenter `dc` must not be removed, or None: a keyspace (of the spec or of the live ring, as
-    system_schema.keyspaces shows it) whose replicas are all in `dc` would lose every row with it."""
+    system_schema.keyspaces shows it) whose replicas are all in `dc` would lose every row with it; or
+    applications still connected to its nodes (`clients`, from `nodetool clientstats`) read and write there."""
     if [d.name for d in spec.datacenters] == [dc]:
         return f"datacenter {dc} is the ring's only datacenter: use the teardown flow to delete the ring"
     only: list[str] = []
@@ -256,4 +258,9 @@ def removal_refusal(spec: RingSpec, dc: str, live: dict[str, dict[str, str]]) ->
         return (f"keyspace(s) {', '.join(only)} replicate only to datacenter {dc}: removing it would lose every "
                 f"row of them. Replicate them to another datacenter first (ALTER KEYSPACE, then `nodetool "
                 f"rebuild` or a full repair there), or drop them; nothing was changed")
+    if clients:
+        shown = "; ".join(clients[:5]) + (f"; and {len(clients) - 5} more" if len(clients) > 5 else "")
+        return (f"datacenter {dc} still serves {len(clients)} client connection(s): {shown}. Point those "
+                f"applications at another datacenter first (their driver's local datacenter and contact points) "
+                f"and let them reconnect, then run this again; nothing was changed")
     return None

@@ -10,12 +10,13 @@ from prefect.cache_policies import NO_CACHE
 from blocks.kube import DatacenterKubeconfig, forget_kubeconfig
 from multidc_core import cql, manifests
 from multidc_core import naming as n
+from multidc_core.clientstats import parse_clientstats
 from multidc_core.corefile import without_zone
 from multidc_core.naming import kubeconfig_block_name
 from multidc_core.spec import CorednsMode, RingSpec
 from tasks.cassandra_cql import ADMIN_LOGIN, _cqlsh
-from tasks.decommission import _nodetool, leave_ring, ring_rows
-from tasks.kube_access import api_for
+from tasks.decommission import _nodetool, _pod_ip, leave_ring, ring_rows
+from tasks.kube_access import api_for, exec_in_pod
 from tasks.kube_objects import MERGE_PATCH, KubeWaits, call, get_or_none, request
 from tasks.teardown_kube import Deletion
 
@@ -37,6 +38,31 @@ def drop_from_other_keyspaces(rest: RingSpec, dc: str, live: dict[str, dict[str,
         return []
     sh = _cqlsh(rest, waits)
     return sh.alter_if_needed(ADMIN_LOGIN if rest.cassandra.auth else None, wanted, create=False)
+
+
+@task(cache_policy=NO_CACHE)
+def connected_clients(spec: RingSpec, dc: str) -> list[str]:
+    """The applications still connected to `dc`'s nodes, one line each, from `nodetool clientstats --all`.
+
+    Connections from the DC's own pods (cqlsh run by an operator or by multidc) are not applications.
+    A DC whose cluster or nodes do not answer serves nobody: empty, with a warning.
+    """
+    d, log = spec.dc(dc), get_run_logger()
+    try:
+        api = api_for(spec, d)
+        ips = {pod: _pod_ip(api, d, pod) for pod in n.pods(d)}
+    except Exception as exc:  # a probe: a cluster or kubeconfig that is gone serves no client
+        log.warning("%s cannot be reached (%s): no client can read there", dc, str(exc)[:200])
+        return []
+    own = {ip for ip in ips.values() if ip} | {"127.0.0.1"}
+    found: list[str] = []
+    for pod in (p for p, ip in ips.items() if ip):  # a pod that does not run serves no client
+        res = exec_in_pod(api, d.namespace, pod, ["nodetool", "clientstats", "--all"])
+        if res.returncode != 0:  # a node that is down serves no client
+            log.warning("%s: nodetool clientstats in %s failed: %s", dc, pod, res.stderr.strip()[:200])
+            continue
+        found += [f"{c.describe()} on {pod}" for c in parse_clientstats(res.stdout) if c.ip not in own]
+    return found
 
 
 @task(cache_policy=NO_CACHE)

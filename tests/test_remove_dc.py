@@ -12,6 +12,8 @@ from kubernetes.client import CoreV1Api
 from multidc_core import naming
 from multidc_core.load import load_spec
 from sandbox.harness import ThreadedWorld, world_in_thread
+from sandbox.ring import clients
+from tasks.kube_access import exec_in_pod
 from tests import day_two_ops as ops
 from tests import ring_fixtures as rf
 from tests.kube_helpers import wait_for
@@ -47,6 +49,29 @@ def test_removing_a_dc_that_holds_a_keyspaces_only_replicas_is_refused_before_an
     assert "azure_only (not in the spec) replicate only to datacenter azure-1" in str(out.state.message)
     assert rf.versions(spec) == before
     assert ops.cql(spec, "azure-1", "cassandra-rack1-0", "DROP KEYSPACE azure_only")[0] == 0
+
+
+def test_removing_a_dc_that_applications_still_read_from_is_refused_naming_them(
+    ring: tuple[ThreadedWorld, Path],
+) -> None:
+    tw, tmp = ring
+    spec = load_spec(ops.spec_file(tmp, tw.state_dir / "existing.kubeconfig", DCS).read_text())
+    node = next(k for k in tw.world.ring.nodes if k.endswith("/azure-1/cassandra-rack1-2"))
+    tw.call(lambda: clients.connect(tw.world.ring, node, "10.250.0.40", 52344, user="cassandra",
+                                    keyspace="customers_ks", driver="DataStax Java driver for Apache Cassandra(R)",
+                                    driver_version="4.17.0", requests=12))
+    try:
+        res = exec_in_pod(rf.api(spec, "azure-1"), "azure-1", "cassandra-rack1-2", ["nodetool", "clientstats", "--all"])
+        assert res.returncode == 0 and "Total connected clients: 1" in res.stdout
+        before = rf.versions(spec)
+        out = ops.remove(tmp, tw.state_dir / "existing.kubeconfig", DCS, "azure-1", confirm="azure-1")
+        assert out.state.is_failed()
+        message = str(out.state.message)
+        assert "datacenter azure-1 still serves 1 client connection(s): 10.250.0.40 (user cassandra" in message
+        assert "on cassandra-rack1-2" in message and "nothing was changed" in message
+        assert rf.versions(spec) == before
+    finally:
+        tw.call(clients.disconnect, tw.world.ring, node)
 
 
 def test_removing_a_dc_decommissions_it_drops_it_everywhere_and_loses_no_acknowledged_row(

@@ -243,6 +243,7 @@ class RingSim:
         node = self.nodes.get(node_id)
         if node is not None and node.up:
             node.up = False
+            node.clients = []  # the JVM's sockets close with it; a driver reconnects to another node
             node.note(syslog.line(self.clock.now(), "INFO", "shutdown", "Announcing shutdown"))
 
     def remove_node(self, node_id: str) -> None:

@@ -116,6 +116,8 @@ class Node:
     # keyspace -> table -> partition key (JSON text) -> partition (see storage.py)
     data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
+    # native-protocol connections from applications' drivers (clients.connection), closed when the JVM stops
+    clients: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def token(self) -> int:

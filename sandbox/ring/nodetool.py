@@ -1,5 +1,5 @@
 """`nodetool` inside a simulated pod: status (real 4.x/5.0 layout), repair, rebuild, reloadseeds, describecluster,
-decommission, removenode, cleanup (leave.py)."""
+decommission, removenode, cleanup (leave.py), clientstats (clients.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
-from sandbox.ring import leave, syslog
+from sandbox.ring import clients, leave, syslog
 from sandbox.ring.gossip import reload_seeds
 from sandbox.ring.model import NTS, SIMPLE, SYSTEM_KEYSPACES, Keyspace, Ring
 from sandbox.ring.node import Node
@@ -239,6 +239,8 @@ def run(sim: RingSim, node: Node, args: list[str]) -> ExecResult:
         return leave.decommission(sim, node, force=any(p in ("-f", "--force") for p in params))
     if cmd == "cleanup":
         return leave.cleanup(sim, node)
+    if cmd == "clientstats":
+        return clients.clientstats(node, params)
     if cmd == "removenode" and params:
         return leave.removenode(sim, node, params[-1])
     return ExecResult(1, "", f"nodetool: Found unexpected parameters: [{cmd}]\n{USAGE}\n")
