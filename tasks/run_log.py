@@ -2,8 +2,8 @@
 
 Prefect sends only its run loggers' records to the API (`get_run_logger`); a standard logger, ours or a
 library's (azure-core's retry policy, say), logs to the console alone. `route_to_run_log(name)` hangs a
-handler on that logger which passes each record, inside a run, to the run's logger; outside a run it
-does nothing (the logger's own handlers still get the record).
+handler on that logger which passes each record, inside a run, to the run's logger; outside a run, to
+the parent logger's handlers as propagation would.
 """
 
 from __future__ import annotations
@@ -15,12 +15,19 @@ from prefect.logging import get_run_logger
 
 
 class RunLogHandler(logging.Handler):
-    """Passes records to the current Prefect run's logger (which sends them to the API)."""
+    """Passes records to the current Prefect run's logger (which prints them and sends them to the API);
+    outside a run, to the routed logger's parent, as propagation would."""
+
+    def __init__(self, routed: logging.Logger) -> None:
+        super().__init__()
+        self.routed = routed
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             run_log = get_run_logger()
         except MissingContextError:
+            if self.routed.parent is not None:  # the console, pytest's caplog, a CLI's handlers
+                self.routed.parent.handle(record)
             return
         try:
             run_log.log(record.levelno, "%s", record.getMessage(), extra={"source_logger": record.name})
@@ -29,10 +36,16 @@ class RunLogHandler(logging.Handler):
 
 
 def route_to_run_log(name: str) -> None:
-    """Send what logger `name` logs inside a run to the run's log too (once per logger)."""
+    """Send what logger `name` logs inside a run to the run's log instead of the root logger's handlers.
+
+    Inside a run the run logger prints the line once (with the run's name) and honours
+    PREFECT_LOGGING_LEVEL; the record does not propagate as well, which printed it a second time on the
+    console whatever that level said. Outside a run the handler passes it on to the parent logger.
+    """
     logger = logging.getLogger(name)
     if not any(isinstance(h, RunLogHandler) for h in logger.handlers):
-        logger.addHandler(RunLogHandler())
+        logger.addHandler(RunLogHandler(logger))
+    logger.propagate = False
     if logger.level == logging.NOTSET:  # else INFO lines stop at the root logger's WARNING
         logger.setLevel(logging.INFO)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sandbox.harness import ThreadedWorld, world_in_thread
 from sandbox.kube.cluster import KubeCluster
 from tasks.cassandra_admin import admin_credentials, ensure_admin_secret
 from tasks.kube_client import api_client, call, request
+from tasks.kube_client import log as kube_log
 from tests import ring_fixtures as rf
 from tests.prefect_logs import flow_run_logs
 
@@ -73,3 +75,35 @@ def test_a_throttled_api_server_answers_429_retry_after_1_and_the_client_layer_w
     assert "default" in [ns["metadata"]["name"] for ns in listed["items"]]
     assert [r["status"] for r in kube.requests() if r["path"] == "/api/v1/namespaces"] == [429, 429, 200]
     assert "list namespaces: transient Kubernetes error (HTTP 429 Too Many Requests), retrying in 1.0s" in caplog.text
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.getMessage()))
+
+
+@flow(name="says-one-kube-line")
+def says_one_kube_line(text: str) -> None:
+    kube_log.info("%s", text)
+
+
+def test_a_kube_line_inside_a_run_is_the_run_logs_alone_and_outside_a_run_reaches_the_console() -> None:
+    """Inside a run the line reaches the API once and not the root logger's console handler (it used to be
+    printed twice, the second time whatever PREFECT_LOGGING_LEVEL said); outside a run the console has it."""
+    kept = _Kept()
+    logging.getLogger().addHandler(kept)
+    try:
+        state = says_one_kube_line("ConfigMap dc1/probe-line created", return_state=True)
+        kube_log.info("outside any run: Secret dc1/x unchanged")
+    finally:
+        logging.getLogger().removeHandler(kept)
+    assert state.is_completed(), state.message
+    assert flow_run_logs(state.state_details.flow_run_id).count("ConfigMap dc1/probe-line created") == 1
+    # The root logger's handlers (the console) get the line once, from the run's logger, not from multidc.kube too.
+    inside = [name for name, message in kept.records if message == "ConfigMap dc1/probe-line created"]
+    assert inside == ["prefect.flow_runs"]
+    assert kept.records.count(("multidc.kube", "outside any run: Secret dc1/x unchanged")) == 1
