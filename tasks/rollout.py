@@ -9,6 +9,7 @@ from prefect import get_run_logger
 
 from multidc_core import naming as n
 from multidc_core.spec import Datacenter
+from tasks.decommission import ring_rows
 from tasks.kube_objects import (
     KubeError,
     KubeWaits,
@@ -17,6 +18,7 @@ from tasks.kube_objects import (
     get_or_none,
     is_ready,
     request,
+    wait_until,
 )
 from tasks.kube_watch import watch_until
 
@@ -42,11 +44,44 @@ def _ready(live: dict[str, Any] | None) -> bool | None:
     return True if live is not None and is_ready(live) else None
 
 
+def _every_node_up(api: ApiClient, d: Datacenter, pod: str, pods: list[str], waits: KubeWaits) -> None:
+    """Wait until `nodetool status` in another pod of the DC shows every node of the DC UN.
+
+    A Ready pod proves less: its probe asks its own node, which always sees itself up, and the kubelet
+    drops Ready only after failureThreshold failed probes in a row (4 x 15 s here). Restarting a node
+    while another of the DC is down takes two replicas offline: LOCAL_QUORUM at RF 3 fails.
+    """
+    viewers, last = [p for p in pods if p != pod], [""]
+
+    def up() -> bool | None:
+        for viewer in viewers:
+            try:
+                rows = [r for r in ring_rows(api, d, viewer) if r.dc == d.name]
+            except KubeError as exc:  # that node does not answer: ask the next one
+                last[0] = f"nodetool status in {viewer} failed ({str(exc)[:120]})"
+                continue
+            down = [f"{r.address} ({r.rack}) is {r.code}" for r in rows if r.code != "UN"]
+            last[0] = f"{', '.join(down)} as `nodetool status` in {viewer} shows" if down else ""
+            return None if down else True
+        return None
+
+    if not viewers:
+        return
+    try:
+        wait_until(f"{d.name}: every node UN before {pod} restarts", up, waits.pod_ready_s, waits.poll_s)
+    except KubeError as exc:
+        raise RolloutError(f"datacenter {d.name}: not restarting pod {d.namespace}/{pod} after "
+                           f"{waits.pod_ready_s:g}s: {last[0]}; restarting a node now would take a second "
+                           "replica of the DC offline. Bring that node back (or remove it), then run again; "
+                           "the pods not restarted keep the old configuration") from exc
+
+
 def roll_outdated(api: ApiClient, d: Datacenter, pods: list[str], waits: KubeWaits) -> list[str]:
     """Restart each pod not on its StatefulSet's revision, last pod first (seeds last), one at a time.
 
     The StatefulSets use `OnDelete`: the controller recreates a deleted pod from the new template;
-    the next pod goes only when this one is Ready again, i.e. its readiness probe sees it UN.
+    the next pod goes only when this one is Ready again, i.e. its readiness probe sees it UN, and
+    every node of the DC is UN in another node's `nodetool status`.
     Returns the pods restarted.
     """
     log, ns, rolled = get_run_logger(), d.namespace, []
@@ -58,10 +93,12 @@ def roll_outdated(api: ApiClient, d: Datacenter, pods: list[str], waits: KubeWai
         path = f"/api/v1/namespaces/{ns}/pods/{pod}"
         if _revision_of(get_or_none(api, path)) == revision:
             continue
-        # As the StatefulSet controller does: the next pod goes only while every pod of the DC serves.
+        # As the StatefulSet controller does: the next pod goes only while every pod of the DC serves;
+        # and, as Cassandra operators do, only while the ring itself sees every node of the DC UN.
         for other in pods:
             watch_until(api, f"{d.name}: {ns}/{other} Ready before {pod} restarts", "Pod", ns, other, _ready,
                         waits.pod_ready_s)
+        _every_node_up(api, d, pod, pods, waits)
         call(f"delete pod {ns}/{pod}", request, api, "DELETE", path)
 
         def back(live: dict[str, Any] | None, revision: str = revision) -> bool | None:

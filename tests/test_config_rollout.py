@@ -15,6 +15,7 @@ from multidc_core.spec import Datacenter, RingSpec
 from sandbox.harness import ThreadedWorld
 from sandbox.runtime import node_id
 from tasks.cassandra_cql import configure_auth
+from tasks.rollout import RolloutError
 from tests import ring_fixtures as rf
 from tests.ring_fixtures import assert_auth_taken_over
 
@@ -111,3 +112,28 @@ def test_configure_auth_waits_for_the_default_superuser_to_appear(sandbox: Threa
     assert configure_auth(_with_auth(spec, True), waits=rf.FAST) == "cassandra"
     assert time.monotonic() - started >= 1.0
     assert_auth_taken_over(_with_auth(spec, True))
+
+
+def test_a_roll_waits_for_every_node_of_the_dc_up_in_the_ring_not_only_for_ready_pods(sandbox: ThreadedWorld) -> None:
+    """A node that stopped answering while its pod stays Ready (its probe asks only itself, and the kubelet drops
+    Ready only after failureThreshold failures: here a probe that checks only the process) must stop the roll
+    before a second node of the DC goes down."""
+    kubeconfig = sandbox.add_existing("seed-blog")
+    spec = _with_auth(rf.existing_spec(kubeconfig, nodes=3), False)
+    deploy_ring(spec, waits=rf.FAST)
+    aws = spec.dc("aws-1")
+    core = CoreV1Api(rf.api(spec, "aws-1"))
+    selector = f"{naming.LABEL_APP}={naming.APP}"
+    before = {p.metadata.name: p.metadata.uid for p in core.list_namespaced_pod(aws.namespace,
+                                                                                  label_selector=selector).items}
+    hung = "cassandra-rack1-1"
+    sandbox.world.clusters["aws-1"].kube.wrong_probe(aws.namespace, hung, ["sh", "-c", "true"])
+    sandbox.call(sandbox.world.ring.stop_node, node_id("aws-1", {"metadata": {"namespace": aws.namespace,
+                                                                              "name": hung}}))
+    assert [r.code for r in rf.nodetool_status(spec, "aws-1") if r.dc == "aws-1"].count("DN") == 1
+    short = rf.FAST.model_copy(update={"pod_ready_s": 3})
+    with pytest.raises(RolloutError, match=r"datacenter aws-1: not restarting pod aws-1/cassandra-rack1-2 .* is DN"):
+        deploy_ring(_with_auth(spec, True), waits=short)
+    after = {p.metadata.name: p.metadata.uid for p in core.list_namespaced_pod(aws.namespace,
+                                                                                 label_selector=selector).items}
+    assert after == before  # no pod of aws-1 was restarted while one of its nodes was down

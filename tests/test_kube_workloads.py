@@ -209,3 +209,23 @@ def test_crash_loop_without_end_keeps_the_capped_back_off(tmp_path: Path, runtim
                        and p.status.container_statuses[0].restart_count > 1100 and p, timeout=60, interval=0.2)
     waiting = pod.status.container_statuses[0].state.waiting
     assert waiting.reason == "CrashLoopBackOff" and waiting.message.startswith("back-off 300s")
+
+
+def test_a_ready_pod_turns_unready_only_after_failure_threshold_failed_probes(api, runtime: FakeRuntime) -> None:
+    """The kubelet's prober changes Ready only after failureThreshold (default 3) failures in a row: a pod whose
+    process stopped answering stays Ready meanwhile (up to failureThreshold x periodSeconds)."""
+    core, apps = api
+    apps.create_namespaced_stateful_set("dc1", statefulset("probed", replicas=1))
+    wait_for(lambda: _ready(apps, "probed", 1), timeout=15)
+    runtime.not_ready.add("probed-0")
+
+    def unhealthy() -> int:
+        return sum(e.count or 1 for e in core.list_namespaced_event(
+            "dc1", field_selector="involvedObject.name=probed-0").items if e.reason == "Unhealthy")
+
+    wait_for(lambda: unhealthy() >= 1, timeout=15)
+    assert _ready(apps, "probed", 1), "Ready was dropped at the first failed probe"
+    wait_for(lambda: not _ready(apps, "probed", 1), timeout=15)
+    assert unhealthy() >= 3
+    runtime.not_ready.discard("probed-0")  # successThreshold 1: the next good probe makes it Ready again
+    wait_for(lambda: _ready(apps, "probed", 1), timeout=15)

@@ -78,6 +78,7 @@ class Controllers:
         self.restarts: list[dict[str, Any]] = []  # {"namespace","name","time"} per template-annotation change
         self.template_seen: dict[str, dict[str, Any]] = {}  # "ns/name" -> last template annotations
         self.emptydirs: dict[str, EmptyDirs] = {}  # pod uid -> its emptyDir volumes' files
+        self.probe_runs: dict[str, tuple[bool, int]] = {}  # pod uid -> last readiness result, times in a row
         self.pods = PodLifecycle(self)
         self.services = LoadBalancers(self)
         store.listeners.append(self._on_change)

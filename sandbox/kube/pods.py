@@ -15,6 +15,7 @@ from sandbox.kube.volumes import VolumeControllers
 # The kubelet's default readiness periodSeconds (k8s.io/api core/v1 Probe: "Default to 10 seconds").
 KUBELET_PROBE_PERIOD_S = 10.0
 PROBE_FLOOR_S = 0.5  # real seconds between two probes of one pod, at the least
+KUBELET_FAILURE_THRESHOLD = 3  # core/v1 Probe.failureThreshold: "Defaults to 3"
 
 
 class PodLifecycle(Scheduler, VolumeControllers):
@@ -67,6 +68,7 @@ class PodLifecycle(Scheduler, VolumeControllers):
                 crash = f"container runtime error: {exc!r}"
         pod["status"]["phase"] = "Running"
         if crash is None:
+            self.ctl.probe_runs.pop(meta["uid"], None)  # a new container: its prober starts from nothing
             self._set_containers(pod, {"running": {"startedAt": self._now()}}, ready=False)
             self.ctl.store.update(pod)
             self.ctl.emit(pod, "Started", f"Started container {main['name']}")
@@ -119,13 +121,25 @@ class PodLifecycle(Scheduler, VolumeControllers):
             self.start(pod)
 
     def probe(self, key: tuple[str, str, str, str]) -> None:
+        """One readiness probe, as the kubelet's prober worker counts it: the container's Ready changes only
+        after `successThreshold` (1) successes or `failureThreshold` (3) failures in a row, so a Ready pod
+        whose node stopped answering stays Ready for up to failureThreshold x periodSeconds."""
         pod = self.ctl.store.get(key)
         if pod is None or not self._main_state(pod).get("running"):
             return
-        ready = self._probe_ready(pod)
-        self._set_containers(pod, self._main_state(pod), ready=ready)
-        self.ctl.store.update(pod)
-        self.ctl.after(f"{pod['metadata']['uid']}:probe", self._probe_period(pod), lambda: self.probe(key))
+        result = self._probe_ready(pod)
+        uid = pod["metadata"]["uid"]
+        last, run = self.ctl.probe_runs.get(uid, (None, 0))
+        run = run + 1 if last == result else 1
+        self.ctl.probe_runs[uid] = (result, run)
+        spec = pod["spec"]["containers"][0].get("readinessProbe") or {}
+        threshold = int(spec.get("successThreshold") or 1) if result else int(
+            spec.get("failureThreshold") or KUBELET_FAILURE_THRESHOLD)
+        statuses = pod["status"].get("containerStatuses") or [{}]
+        if run >= threshold and bool(statuses[0].get("ready")) != result:
+            self._set_containers(pod, self._main_state(pod), ready=result)
+            self.ctl.store.update(pod)
+        self.ctl.after(f"{uid}:probe", self._probe_period(pod), lambda: self.probe(key))
 
     def _probe_period(self, pod: Obj) -> float:
         """The probe's periodSeconds (the kubelet's default 10), scaled, but never under PROBE_FLOOR_S of
@@ -166,5 +180,6 @@ class PodLifecycle(Scheduler, VolumeControllers):
 
     def deleted(self, pod: Obj) -> None:
         self.ctl.emptydirs.pop(pod["metadata"]["uid"], None)
+        self.ctl.probe_runs.pop(pod["metadata"]["uid"], None)
         if self._main_state(pod).get("running") and not self._system(pod):
             self.ctl.runtime.stop(self.ctl.cluster, pod)
