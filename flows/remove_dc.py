@@ -76,7 +76,8 @@ def remove_dc(
     rest = without_dc(ring, dc)
     with ring_lock(ring.name):
         live = live_replication(rest, waits) if rest.datacenters else {}
-        refusal = removal_refusal(ring, dc, live, connected_clients(ring, dc))
+        clients = connected_clients(ring, dc, rest.datacenters[0].name) if rest.datacenters else []
+        refusal = removal_refusal(ring, dc, live, clients)
         if refusal:
             raise RingChangeRefused(f"ring {ring.name}: {refusal}")
         if confirm != dc:

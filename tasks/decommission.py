@@ -52,8 +52,9 @@ def live_replication(spec: RingSpec, waits: KubeWaits | None = None) -> dict[str
     return cql.parse_replication_rows(out)
 
 
-def _pod_ip(api: ApiClient, d: Datacenter, pod: str) -> str | None:
-    live = get_or_none(api, f"/api/v1/namespaces/{d.namespace}/pods/{pod}")
+def pod_ip(api: ApiClient, d: Datacenter, pod: str) -> str | None:
+    """The pod's IP, None when it does not exist or has none (transient API errors retried)."""
+    live = call(f"pod {d.namespace}/{pod}", get_or_none, api, f"/api/v1/namespaces/{d.namespace}/pods/{pod}")
     return ((live or {}).get("status") or {}).get("podIP")
 
 
@@ -71,7 +72,7 @@ def leave_ring(api: ApiClient, d: Datacenter, pod: str, viewer: tuple[ApiClient,
 
     Returns False when the pod was not in the ring (already decommissioned, or gone): nothing done.
     """
-    ip = _pod_ip(api, d, pod)
+    ip = pod_ip(api, d, pod)
     if ip is None or all(r.address != ip for r in ring_rows(*viewer)):
         return False
     _nodetool(api, d, pod, ["nodetool", "decommission"], w)
@@ -108,9 +109,9 @@ def decommission_node(spec: RingSpec, dc: str, nodes: int, waits: KubeWaits | No
         return True if obj is None else None
 
     watch_until(api, f"{dc}: pod {pod} deleted", "Pod", d.namespace, pod, gone, w.pod_ready_s)
-    pvc = f"/api/v1/namespaces/{d.namespace}/persistentvolumeclaims/data-{pod}"
+    pvc = f"/api/v1/namespaces/{d.namespace}/persistentvolumeclaims/{n.pvc_name(pod)}"
     if get_or_none(api, pvc) is not None:
-        call(f"PVC data-{pod}", request, api, "DELETE", pvc)
+        call(f"PVC {n.pvc_name(pod)}", request, api, "DELETE", pvc)
     log.info("%s: pod %s and its volume deleted", dc, pod)
     return f"{pod} decommissioned"
 

@@ -15,7 +15,7 @@ from multidc_core import manifests
 from multidc_core import naming as n
 from multidc_core.corefile import insert_server_blocks, render_coredns_custom
 from multidc_core.spec import CorednsMode, Datacenter, DnsExposure, RingSpec
-from tasks.dns_probe import PROBE_POD, getent, ipv4_addresses, start_probe
+from tasks.dns_probe import getent, ipv4_addresses, start_probe
 from tasks.kube_access import api_for
 from tasks.kube_objects import (
     MERGE_PATCH,
@@ -32,7 +32,7 @@ from tasks.kube_objects import (
 )
 from tasks.kube_watch import watch_until
 
-__all__ = ["PROBE_POD", "DnsCheckError", "check_dns", "ensure_dns_exposed", "ensure_dns_forwarding"]
+__all__ = ["DnsCheckError", "check_dns", "ensure_dns_exposed", "ensure_dns_forwarding"]
 
 
 class DnsCheckError(KubeError):

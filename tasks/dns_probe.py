@@ -14,7 +14,6 @@ from tasks.kube_access import exec_in_pod
 from tasks.kube_objects import KubeError, KubeWaits, apply_object, diagnose_pod
 from tasks.kube_watch import watch_until
 
-PROBE_POD = n.DNS_PROBE_POD
 PROBE_CONTAINER = "probe"
 # Debian ships glibc's getent, which resolves exactly as the Cassandra image's JVM does (NSS).
 PROBE_IMAGE = "debian:bookworm-slim"
@@ -23,7 +22,7 @@ NOBODY_UID = 65534
 
 def probe_pod(spec: RingSpec, d: Datacenter) -> dict[str, Any]:
     """A small pod that sleeps, so that the check resolves names the way the DC's pods do."""
-    labels = {**n.labels(spec.name, d.name), n.LABEL_APP: PROBE_POD}
+    labels = {**n.labels(spec.name, d.name), n.LABEL_APP: n.DNS_PROBE_POD}
     container = {
         "name": PROBE_CONTAINER,
         "image": PROBE_IMAGE,
@@ -41,7 +40,7 @@ def probe_pod(spec: RingSpec, d: Datacenter) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": PROBE_POD, "namespace": d.namespace, "labels": labels},
+        "metadata": {"name": n.DNS_PROBE_POD, "namespace": d.namespace, "labels": labels},
         "spec": {"containers": [container], "terminationGracePeriodSeconds": 0},
     }
 
@@ -56,15 +55,15 @@ def start_probe(api: ApiClient, spec: RingSpec, d: Datacenter, w: KubeWaits) -> 
         return True if ((live or {}).get("status") or {}).get("phase") == "Running" else None
 
     try:  # an image pull can be slow: the probe gets a pod's deadline, not the DNS one
-        what = f"{d.name}: pod {d.namespace}/{PROBE_POD} Running"
-        watch_until(api, what, "Pod", d.namespace, PROBE_POD, running, w.pod_ready_s)
+        what = f"{d.name}: pod {d.namespace}/{n.DNS_PROBE_POD} Running"
+        watch_until(api, what, "Pod", d.namespace, n.DNS_PROBE_POD, running, w.pod_ready_s)
     except KubeError as exc:
-        raise KubeError(f"{exc}: {diagnose_pod(api, d.namespace, PROBE_POD)}") from None
+        raise KubeError(f"{exc}: {diagnose_pod(api, d.namespace, n.DNS_PROBE_POD)}") from None
 
 
 def getent(api: ApiClient, d: Datacenter, database: str, names: list[str]) -> str:
     """`getent <database> <names>` in the probe pod; its stdout (empty when a name is not found)."""
-    return exec_in_pod(api, d.namespace, PROBE_POD, ["getent", database, *names], PROBE_CONTAINER).stdout
+    return exec_in_pod(api, d.namespace, n.DNS_PROBE_POD, ["getent", database, *names], PROBE_CONTAINER).stdout
 
 
 def ipv4_addresses(ahosts: str) -> list[str]:

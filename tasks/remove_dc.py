@@ -15,9 +15,9 @@ from multidc_core.corefile import without_zone
 from multidc_core.naming import kubeconfig_block_name
 from multidc_core.spec import CorednsMode, RingSpec
 from tasks.cassandra_cql import ADMIN_LOGIN, _cqlsh
-from tasks.decommission import _nodetool, _pod_ip, leave_ring, ring_rows
+from tasks.decommission import _nodetool, leave_ring, pod_ip, ring_rows
 from tasks.kube_access import api_for, exec_in_pod
-from tasks.kube_objects import MERGE_PATCH, KubeWaits, call, get_or_none, request
+from tasks.kube_objects import MERGE_PATCH, KubeError, KubeWaits, call, get_or_none, request
 from tasks.teardown_kube import Deletion
 
 
@@ -41,18 +41,27 @@ def drop_from_other_keyspaces(rest: RingSpec, dc: str, live: dict[str, dict[str,
 
 
 @task(cache_policy=NO_CACHE)
-def connected_clients(spec: RingSpec, dc: str) -> list[str]:
+def connected_clients(spec: RingSpec, dc: str, viewer_dc: str) -> list[str]:
     """The applications still connected to `dc`'s nodes, one line each, from `nodetool clientstats --all`.
 
     Connections from the DC's own pods (cqlsh run by an operator or by multidc) are not applications.
-    A DC whose cluster or nodes do not answer serves nobody: empty, with a warning.
+    A DC whose cluster does not answer serves nobody only if `viewer_dc`'s `nodetool status` shows none
+    of its nodes up; else the check cannot be made and the removal must not go on (KubeError).
     """
     d, log = spec.dc(dc), get_run_logger()
     try:
         api = api_for(spec, d)
-        ips = {pod: _pod_ip(api, d, pod) for pod in n.pods(d)}
-    except Exception as exc:  # a probe: a cluster or kubeconfig that is gone serves no client
-        log.warning("%s cannot be reached (%s): no client can read there", dc, str(exc)[:200])
+        ips = {pod: pod_ip(api, d, pod) for pod in n.pods(d)}
+    except Exception as exc:  # a probe: its cluster or kubeconfig may be gone with its nodes
+        v = spec.dc(viewer_dc)
+        up = [r.address for r in ring_rows(api_for(spec, v), v, n.pods(v)[0]) if r.dc == dc and r.status == "U"]
+        if up:
+            raise KubeError(f"datacenter {dc}: its cluster does not answer ({str(exc)[:200]}) but its nodes "
+                            f"{', '.join(up)} are up in {viewer_dc}'s nodetool status: which clients read there "
+                            "cannot be checked. Fix its kubeconfig or API access and run again; nothing was "
+                            "changed") from exc
+        log.warning("%s cannot be reached (%s) and its nodes are down: no client can read there", dc,
+                    str(exc)[:200])
         return []
     own = {ip for ip in ips.values() if ip} | {"127.0.0.1"}
     found: list[str] = []

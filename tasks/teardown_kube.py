@@ -16,7 +16,6 @@ from multidc_core import naming as n
 from multidc_core.corefile import remove_section
 from multidc_core.manifests import coredns_restart_patch
 from multidc_core.spec import CorednsMode, Datacenter, Provider, RingSpec
-from tasks.dns_probe import PROBE_POD as DNS_PROBE_POD
 from tasks.kube_access import api_for
 from tasks.kube_client import REQUEST_TIMEOUT, ClusterUnreachable, KubeError, WaitTimeout, call, probe
 from tasks.kube_objects import wait_until
@@ -274,7 +273,7 @@ def teardown_dc_kubernetes(spec: RingSpec, dc: str) -> list[Deletion]:
             # The probe lives in the ring namespace; deleted first so it stops resolving at once.
             core = run.core
             run.owned_object(
-                "Pod", core.read_namespaced_pod, core.delete_namespaced_pod, DNS_PROBE_POD, d.namespace
+                "Pod", core.read_namespaced_pod, core.delete_namespaced_pod, n.DNS_PROBE_POD, d.namespace
             )
         run.owned_object(
             "Service",

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes.client import CoreV1Api
 
 from multidc_core import naming
@@ -60,6 +61,9 @@ def test_removing_a_dc_that_applications_still_read_from_is_refused_naming_them(
     tw.call(lambda: clients.connect(tw.world.ring, node, "10.250.0.40", 52344, user="cassandra",
                                     keyspace="customers_ks", driver="DataStax Java driver for Apache Cassandra(R)",
                                     driver_version="4.17.0", requests=12))
+    # API priority and fairness refuses the first reads of a pod: the check retries them, it does not skip the DC.
+    tw.world.clusters["azure-1"].kube.throttle(2, path_contains="/namespaces/azure-1/pods/cassandra-rack1-0",
+                                                  methods=["GET"])
     try:
         res = exec_in_pod(rf.api(spec, "azure-1"), "azure-1", "cassandra-rack1-2", ["nodetool", "clientstats", "--all"])
         assert res.returncode == 0 and "Total connected clients: 1" in res.stdout
@@ -72,6 +76,28 @@ def test_removing_a_dc_that_applications_still_read_from_is_refused_naming_them(
         assert rf.versions(spec) == before
     finally:
         tw.call(clients.disconnect, tw.world.ring, node)
+
+
+def test_a_dc_whose_nodes_serve_but_whose_cluster_refuses_us_is_not_removed(
+    ring: tuple[ThreadedWorld, Path],
+) -> None:
+    """Its clients cannot be listed: the removal stops before any change (it used to skip the check, ALTER every
+    keyspace off the DC, then fail on removenode of nodes that are alive)."""
+    tw, tmp = ring
+    good = tw.state_dir / "existing.kubeconfig"
+    spec = load_spec(ops.spec_file(tmp, good, DCS).read_text())
+    config = yaml.safe_load(good.read_text())
+    user = next(c["context"]["user"] for c in config["contexts"] if c["name"] == "kube-azure")
+    next(u for u in config["users"] if u["name"] == user)["user"]["token"] = "revoked"
+    revoked = tmp / "revoked.kubeconfig"
+    revoked.write_text(yaml.safe_dump(config))
+    before = rf.versions(spec)
+    out = ops.remove(tmp, revoked, DCS, "azure-1", confirm="azure-1")
+    assert out.state.is_failed()
+    message = str(out.state.message)
+    assert "datacenter azure-1: its cluster does not answer" in message and "Unauthorized" in message
+    assert "are up in aws-1's nodetool status" in message and "nothing was changed" in message
+    assert rf.versions(spec) == before
 
 
 def test_removing_a_dc_decommissions_it_drops_it_everywhere_and_loses_no_acknowledged_row(
