@@ -95,7 +95,7 @@ def _remove(ring: RingSpec, rest: RingSpec, dc: str, live: dict[str, dict[str, s
     nodes = decommission_dc(ring, dc, rest.datacenters[0].name, waits)
     rolled = []
     for d in rest.datacenters:  # one DC after another: one pod of the ring restarts at a time
-        apply_cassandra(rest, d.name)
+        apply_cassandra(rest, d.name, waits)
         wait_for_dc(rest, d.name, waits)
         rolled.append(d.name)
     gone = ring.dc(dc)

@@ -116,7 +116,7 @@ def ring_runners(spec: RingSpec, waits: KubeWaits) -> dict[str, Runner]:
         "admin_secret": on_dc(ensure_admin_secret),
         "dns_forward": forward,
         "dns_check": check(first_seeds),
-        "cassandra": on_dc(apply_cassandra),
+        "cassandra": on_dc(apply_cassandra, w),
         # wait_for_dc admits the nodes beyond the seeds one at a time, across racks.
         "seeds": on_dc(wait_for_dc, w, seeds_only=True),
         "ready": on_dc(wait_for_dc, w),

@@ -37,6 +37,12 @@ TERMINATION_GRACE_SECONDS = 180
 CONFIG_MOUNT = "/etc/cassandra"
 DATA_MOUNT = "/var/lib/cassandra"
 READINESS_COMMAND = 'nodetool status | grep -E "^UN\\s+${POD_IP}\\s"'
+# The start gate: a node beyond the seeds bootstraps, and Cassandra refuses to while another node of the
+# ring is joining, so its pod is created at once (its disk binds and attaches meanwhile) and waits here
+# until deploy-ring writes the grant (`kubectl exec -c start-gate -- touch`) once the ring's join slot is
+# free. The file lives on the node's volume: a restarted or rescheduled pod starts at once, a new volume
+# (a new node) waits for its grant.
+START_GATE_COMMAND = f"until [ -e {n.START_GRANT_FILE} ]; do sleep 2; done"
 # The image's /etc/cassandra holds jvm options, logback.xml and cassandra-env.sh as well: copy it
 # all into the writable emptyDir, then lay the rendered cassandra.yaml over it.
 INIT_COMMAND = "cp -a /etc/cassandra/. /work-config/ && cp /config/cassandra.yaml /work-config/cassandra.yaml"
@@ -228,10 +234,16 @@ def _statefulset(spec: RingSpec, dc: Datacenter, rn: n.RackNodes) -> Manifest:
             {"name": "etc-cassandra", "mountPath": "/work-config"},
         ],
     }
+    gate = {
+        "name": n.START_GATE_CONTAINER,
+        "image": spec.cassandra.image,
+        "command": ["sh", "-c", START_GATE_COMMAND],
+        "volumeMounts": [{"name": n.DATA_VOLUME, "mountPath": DATA_MOUNT}],
+    }
     pod_spec: dict[str, Any] = {
         "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
         "securityContext": {"fsGroup": CASSANDRA_UID},
-        "initContainers": [init],
+        "initContainers": [init, gate],
         "containers": [container],
         "volumes": [
             {"name": "config", "configMap": {"name": n.CONFIGMAP_NAME}},
@@ -248,7 +260,8 @@ def _statefulset(spec: RingSpec, dc: Datacenter, rn: n.RackNodes) -> Manifest:
         "spec": {
             "replicas": rn.replicas,
             "serviceName": n.SERVICE_NAME,
-            # Cassandra nodes must bootstrap one at a time.
+            # A rack's pods come up in order; the start gate holds each joining node until the ring's
+            # join slot is free (Cassandra nodes must bootstrap one at a time).
             "podManagementPolicy": "OrderedReady",
             # Each rack's StatefulSet would roll on its own, one pod per rack down at once (a whole
             # replica set with RF = racks); deploy-ring deletes outdated pods one per DC instead.

@@ -232,6 +232,8 @@ REVISION_LABEL = "controller-revision-hash"  # set by the StatefulSet controller
 CLUSTER_DOMAIN = "cluster.local"
 DATA_VOLUME = "data"  # the StatefulSet's volumeClaimTemplate, mounted at the data directory
 DNS_PROBE_POD = "multidc-dns-probe"  # the pod in each DC's namespace that resolves the other DCs' names
+START_GATE_CONTAINER = "start-gate"  # the init container that holds Cassandra until its node may start
+START_GRANT_FILE = "/var/lib/cassandra/multidc-start-granted"  # on the data volume: the node may start
 
 
 def statefulset_name(rack: str) -> str:

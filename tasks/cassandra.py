@@ -16,18 +16,16 @@ from tasks.kube_objects import (
     Applied,
     KubeError,
     KubeWaits,
-    Manifest,
+    WaitTimeout,
     apply_all,
-    apply_object,
     call,
     diagnose_pod,
     is_ready,
-    object_name,
-    read,
     request,
 )
 from tasks.kube_watch import watch_until
 from tasks.rollout import roll_outdated
+from tasks.start_gate import start_node
 
 
 class PodNotReadyError(KubeError):
@@ -35,55 +33,61 @@ class PodNotReadyError(KubeError):
 
 
 @task(cache_policy=NO_CACHE)
-def apply_cassandra(spec: RingSpec, dc: str) -> list[Applied]:
-    """Apply the DC's Cassandra objects in order: namespace, config, Service, StatefulSets, PDB, policy.
+def apply_cassandra(spec: RingSpec, dc: str, waits: KubeWaits | None = None) -> list[Applied]:
+    """Apply the DC's Cassandra objects in order (namespace, config, Service, StatefulSets, PDB, policy),
+    then start its seeds.
 
-    Each rack's StatefulSet starts with its seed pods and keeps the pods that already run, never
-    more: nodes beyond the seeds bootstrap, and Cassandra refuses a bootstrap while another node of
-    the ring is joining, so `wait_for_dc` admits them one at a time across racks. Seeds never
-    bootstrap, so every DC's seeds may start at once.
+    Every pod's `start-gate` init container holds its node until deploy-ring grants it: the seeds here
+    as soon as their pods reach the gate (seeds never bootstrap, so every DC's seeds may start at once),
+    the nodes beyond them in `wait_for_dc`, one at a time across the ring (Cassandra refuses a bootstrap
+    while another node is joining). So every pod is created, and its disk bound and attached, as early
+    as its StatefulSet allows.
 
     Args:
         spec: The ring spec.
         dc: The datacenter to deploy (its cluster must be able to resolve earlier DCs' seeds).
+        waits: `pvc_bound_s` and `pod_ready_s` bound each seed's way to its gate.
 
     Returns:
         Each object with the action taken; a re-run returns only "unchanged".
     """
+    w = waits or KubeWaits()
     d = spec.dc(dc)
     api = api_for(spec, d)
-    seeds = n.seed_replicas(d)
-    objs = manifests.cassandra_manifests(spec, d)
-    held = [_held(api, m, seeds[m["metadata"]["name"]]) if m["kind"] == "StatefulSet" else m for m in objs]
-    return apply_all(api, held)
+    applied = apply_all(api, manifests.cassandra_manifests(spec, d))
+    for pod in n.seed_pods(d):
+        _start(api, d, pod, w)
+    return applied
 
 
-def _running(api: ApiClient, sts: Manifest) -> int:
-    live = call(f"StatefulSet {object_name(sts)}", read, api, sts)
-    return int(((live or {}).get("spec") or {}).get("replicas") or 0)
+def _start(api: ApiClient, d: Datacenter, pod: str, w: KubeWaits) -> None:
+    """The pod's PVC Bound, then its node granted its start (the pod at its gate, its disk attached)."""
+    ns = d.namespace
 
+    def bound(live: dict[str, Any] | None) -> bool | None:
+        return True if ((live or {}).get("status") or {}).get("phase") == "Bound" else None
 
-def _held(api: ApiClient, sts: Manifest, seeds: int) -> Manifest:
-    """The StatefulSet with its seed pods, or with as many as already run, never more than the spec's."""
-    replicas = min(sts["spec"]["replicas"], max(seeds, _running(api, sts)))
-    return {**sts, "spec": {**sts["spec"], "replicas": replicas}}
-
-
-def _admit(api: ApiClient, spec: RingSpec, d: Datacenter, pod: str) -> None:
-    """Scale the pod's rack StatefulSet up to include it, and nothing beyond it."""
-    name, ordinal = pod.rsplit("-", 1)
-    sts = next(m for m in manifests.cassandra_manifests(spec, d) if m["metadata"]["name"] == name)
-    if _running(api, sts) <= int(ordinal):
-        apply_object(api, {**sts, "spec": {**sts["spec"], "replicas": int(ordinal) + 1}})
+    what, deadline = "PVC Bound", w.pvc_bound_s
+    try:
+        watch_until(api, f"{d.name}: {ns}/{pod} {what}", "PersistentVolumeClaim", ns, n.pvc_name(pod), bound,
+                    deadline)
+        what, deadline = "at its start gate", w.pod_ready_s
+        if start_node(api, d.name, ns, pod, deadline):
+            get_run_logger().info("%s: %s granted its start", d.name, pod)
+    except KubeError as exc:
+        why = f"after {deadline:g}s" if isinstance(exc, WaitTimeout) else f"({exc})"
+        raise PodNotReadyError(
+            f"datacenter {d.name}: pod {ns}/{pod} not {what} {why}: {diagnose_pod(api, ns, pod)}"
+        ) from exc
 
 
 @task(cache_policy=NO_CACHE)
 def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_only: bool = False) -> str:
-    """Wait, pod by pod in node order, for each PVC to be Bound and each pod to be Ready.
+    """Wait, pod by pod in node order, for each pod to be Ready.
 
-    Nodes beyond the seeds are admitted here one at a time, across racks: each one's StatefulSet is
-    scaled up to include it only once the node before it is Ready (Cassandra exits with "Other
-    bootstrapping/leaving/moving nodes detected" when two bootstrap at once). Logs `n/N ready` as
+    Nodes beyond the seeds are granted their start here one at a time, across racks: each one only
+    once the node before it is Ready (Cassandra exits with "Other bootstrapping/leaving/moving nodes
+    detected" when two bootstrap at once); their pods and disks are there already, held at the gate. Logs `n/N ready` as
     pods come up. A pod stuck Pending, crash-looping or failing its readiness probe past the
     deadline ends the run with the DC, the pod, its last container state and its last events.
 
@@ -104,25 +108,17 @@ def wait_for_dc(spec: RingSpec, dc: str, waits: KubeWaits | None = None, seeds_o
     part = " seeds" if seeds_only else ""
     logged = -1
     for pod in pods:
-        pvc = n.pvc_name(pod)
-        if pod not in n.seed_pods(d):
-            _admit(api, spec, d, pod)
-
-        def bound(live: dict[str, Any] | None) -> bool | None:
-            return True if ((live or {}).get("status") or {}).get("phase") == "Bound" else None
+        _start(api, d, pod, w)  # a seed was granted when applied: it is past its gate, or nearly
 
         def ready(live: dict[str, Any] | None) -> bool | None:
             return True if live is not None and is_ready(live) else None
 
-        steps = (("PVC Bound", "PersistentVolumeClaim", pvc, bound, w.pvc_bound_s),
-                 ("Ready", "Pod", pod, ready, w.pod_ready_s))
-        for what, kind, name, check, deadline in steps:
-            try:
-                watch_until(api, f"{dc}: {ns}/{pod} {what}", kind, ns, name, check, deadline)
-            except KubeError as exc:
-                raise PodNotReadyError(
-                    f"datacenter {dc}: pod {ns}/{pod} not {what} after {deadline:g}s: {diagnose_pod(api, ns, pod)}"
-                ) from exc
+        try:
+            watch_until(api, f"{dc}: {ns}/{pod} Ready", "Pod", ns, pod, ready, w.pod_ready_s)
+        except KubeError as exc:
+            raise PodNotReadyError(
+                f"datacenter {dc}: pod {ns}/{pod} not Ready after {w.pod_ready_s:g}s: {diagnose_pod(api, ns, pod)}"
+            ) from exc
         items = call(f"pods of {dc}", request, api, "GET", f"/api/v1/namespaces/{ns}/pods").get("items") or []
         count = sum(1 for p in items if p["metadata"]["name"] in pods and is_ready(p))
         if count != logged:  # racks start in parallel: several pods may have come up meanwhile

@@ -21,6 +21,7 @@ from tasks.kube_objects import (
     wait_until,
 )
 from tasks.kube_watch import watch_until
+from tasks.start_gate import start_node
 
 
 class RolloutError(KubeError):
@@ -105,6 +106,9 @@ def roll_outdated(api: ApiClient, d: Datacenter, pods: list[str], waits: KubeWai
             return True if live is not None and _revision_of(live) == revision and is_ready(live) else None
 
         try:
+            # A restart, not a new node: its volume keeps its data, and its grant (but a pod made before
+            # the start gate existed never wrote one).
+            start_node(api, d.name, ns, pod, waits.pod_ready_s, revision)
             what = f"{d.name}: {ns}/{pod} Ready on the new template"
             watch_until(api, what, "Pod", ns, pod, back, waits.pod_ready_s)
         except KubeError as exc:

@@ -24,6 +24,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_f
 from multidc_core import azure_bodies as bodies
 from multidc_core import manifests, naming
 from multidc_core.spec import RingSpec
+from tasks.start_gate import gate_state
 
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 SHARED_KEY = "test-shared-key"  # a test value; the product generates and keeps it in a Secret block
@@ -198,6 +199,36 @@ def deploy_cassandra(api: ApiClient, spec: RingSpec, dc: str, password: str) -> 
         apply(api, obj)
 
 
+def start_nodes(api: ApiClient, spec: RingSpec, dc: str, timeout: float = 60.0) -> None:
+    """Each pod in node order: at its start gate, granted (`kubectl exec -c start-gate <pod> -- touch
+    <file>`), then Ready before the next one (nodes beyond the seeds bootstrap one at a time)."""
+    d = spec.dc(dc)
+    core = CoreV1Api(api)
+    for pod in naming.pods(d):
+        def gate(pod: str = pod) -> str:
+            try:
+                live = api.sanitize_for_serialization(core.read_namespaced_pod(pod, d.namespace))
+            except kubernetes.client.ApiException as exc:
+                if exc.status == 404:
+                    raise NotYet() from exc
+                raise
+            state = gate_state(live)
+            if state is None:
+                raise NotYet()
+            return state
+
+        if eventually(gate, timeout) == "held":
+            rc, _, err = exec_in(api, d.namespace, pod, ["touch", naming.START_GRANT_FILE],
+                                 naming.START_GATE_CONTAINER)
+            assert rc == 0, err
+
+        def ready(pod: str = pod) -> bool:
+            live = core.read_namespaced_pod(pod, d.namespace)
+            return any(c.type == "Ready" and c.status == "True" for c in live.status.conditions or [])
+
+        eventually(ready, timeout)
+
+
 def pods_of(spec: RingSpec, dc: str) -> list[str]:
     return naming.pods(spec.dc(dc))
 
@@ -209,14 +240,14 @@ def ready_pods(api: ApiClient, ns: str) -> int:
     )
 
 
-def exec_in(api: ApiClient, ns: str, pod: str, argv: list[str]) -> tuple[int, str, str]:
+def exec_in(api: ApiClient, ns: str, pod: str, argv: list[str], container: str = "cassandra") -> tuple[int, str, str]:
     core = CoreV1Api(api)
     ws = stream(
         core.connect_get_namespaced_pod_exec,
         pod,
         ns,
         command=argv,
-        container="cassandra",
+        container=container,
         stderr=True,
         stdin=False,
         stdout=True,

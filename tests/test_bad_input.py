@@ -123,7 +123,7 @@ def test_every_sh_c_in_product_code_quotes_what_it_interpolates() -> None:
     """The `sh -c` argv sites: constants, or CQL passed through cql.shell_double_quoted / an equivalent."""
     sites = {str(p.relative_to(ROOT)): len(re.findall(r'\["sh", "-c"', p.read_text())) for p in PRODUCT}
     assert {k: v for k, v in sites.items() if v} == {
-        "multidc_core/manifests.py": 3,  # readiness probe, preStop, init container: constants
+        "multidc_core/manifests.py": 4,  # readiness probe, preStop, config copy, start gate: constants
         "tasks/cassandra_cql.py": 1,  # cqlsh -e cql.shell_double_quoted(...)
         "tasks/verify.py": 1,  # cqlsh -e "..." with \ " $ ` escaped
     }

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 from kubernetes import watch
 from kubernetes.client import CoreV1Api, V1Pod
 
 from flows.ring import deploy_ring
-from multidc_core import naming
+from multidc_core import manifests, naming
 from multidc_core.spec import Datacenter, RingSpec
 from sandbox.harness import ThreadedWorld
 from sandbox.runtime import node_id
 from tasks.cassandra_cql import configure_auth
 from tasks.rollout import RolloutError
+from tasks.start_gate import gate_state
 from tests import ring_fixtures as rf
 from tests.ring_fixtures import assert_auth_taken_over
 
@@ -137,3 +139,34 @@ def test_a_roll_waits_for_every_node_of_the_dc_up_in_the_ring_not_only_for_ready
     after = {p.metadata.name: p.metadata.uid for p in core.list_namespaced_pod(aws.namespace,
                                                                                  label_selector=selector).items}
     assert after == before  # no pod of aws-1 was restarted while one of its nodes was down
+
+
+def test_a_ring_built_before_the_start_gate_rolls_onto_it_and_every_node_comes_back(
+    sandbox: ThreadedWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pods made without the gate never wrote a grant on their volumes: their restart on the gated template
+    (a restart, not a new node) is granted by the roll, or it would wait at its gate for ever."""
+    spec = _with_auth(rf.existing_spec(sandbox.add_existing("seed-blog"), nodes=3), False)
+    gated = manifests.statefulsets
+
+    def ungated(s: RingSpec, d: Datacenter) -> list[dict[str, Any]]:
+        out = gated(s, d)
+        for sts in out:
+            pod = sts["spec"]["template"]["spec"]
+            pod["initContainers"] = [c for c in pod["initContainers"] if c["name"] != naming.START_GATE_CONTAINER]
+        return out
+
+    monkeypatch.setattr(manifests, "statefulsets", ungated)
+    deploy_ring(spec, waits=rf.FAST)
+    selector = f"{naming.LABEL_APP}={naming.APP}"
+    assert all(gate_state(rf.request(rf.api(spec, "aws-1"), "GET", f"/api/v1/namespaces/aws-1/pods/{p}")) == "started"
+               for p in naming.pods(spec.dc("aws-1")))  # no gate: nothing held them
+    monkeypatch.setattr(manifests, "statefulsets", gated)
+    deploy_ring(spec, waits=rf.FAST)
+    for dc in spec.datacenters:
+        pods = CoreV1Api(rf.api(spec, dc.name)).list_namespaced_pod(dc.namespace, label_selector=selector).items
+        assert sorted(p.metadata.name for p in pods) == sorted(naming.pods(dc))
+        for pod in pods:
+            assert [c.name for c in pod.spec.init_containers][-1] == naming.START_GATE_CONTAINER
+            assert _ready(pod)
+    rf.assert_one_ring(spec)

@@ -9,7 +9,8 @@ from typing import Any
 
 from kubernetes import client
 
-from multidc_core import manifests
+from multidc_core import manifests, naming
+from sandbox.kube import tables
 from sandbox.kube.cluster import KubeCluster
 from sandbox.kube.harness import running_cluster
 from sandbox.ring.cluster import RingSim
@@ -17,6 +18,9 @@ from sandbox.ring.network import InMemoryNetwork
 from sandbox.ring.testing import make_world
 from sandbox.runtime import CassandraRuntime
 from tasks.kube_access import exec_in_pod
+from tasks.kube_client import request
+from tasks.kube_watch import watch_until
+from tasks.start_gate import gate_state
 from tests.kube_helpers import FakeRuntime, api_client, cluster_kwargs, statefulset, wait_for
 from tests.ring_fixtures import sandbox_spec
 
@@ -35,7 +39,7 @@ def _product_pod(name: str, init_command: str | None = None) -> dict[str, Any]:
     template = manifests.statefulsets(spec, spec.datacenters[0])[0]["spec"]["template"]["spec"]
     sts = statefulset(name, replicas=1)
     pod = sts["spec"]["template"]["spec"]
-    pod["initContainers"] = copy.deepcopy(template["initContainers"])
+    pod["initContainers"] = copy.deepcopy(template["initContainers"][:1])  # the config copy alone
     if init_command is not None:
         pod["initContainers"][0]["command"] = ["sh", "-c", init_command]
     pod["volumes"] = copy.deepcopy(template["volumes"])
@@ -124,3 +128,58 @@ def test_the_pods_shell_pipes_into_grep_as_sh_and_gnu_grep_do() -> None:
     assert world.sh(pod, "echo a+ | grep 'a+'").returncode == 0  # ... and a bare + a literal
     assert world.sh(pod, "echo a | grep -E '('").returncode == 2
     assert world.sh(pod, "echo a |").returncode == 2
+
+
+def _gated(name: str, replicas: int = 1) -> dict[str, Any]:
+    """A StatefulSet whose pods carry the product's start gate over their data volume."""
+    sts = _product_pod(name)
+    template = manifests.statefulsets(sandbox_spec(), sandbox_spec().datacenters[0])[0]["spec"]["template"]["spec"]
+    sts["spec"]["replicas"] = replicas
+    sts["spec"]["template"]["spec"]["initContainers"] = copy.deepcopy(template["initContainers"])
+    return sts
+
+
+def _gate(core: client.CoreV1Api, pod: str) -> Any:
+    statuses = core.read_namespaced_pod(pod, "dc1").status.init_container_statuses or []
+    return next((s for s in statuses if s.name == naming.START_GATE_CONTAINER), None)
+
+
+def test_the_start_gate_holds_the_pod_with_its_disk_attached_until_the_grant_is_on_its_volume(
+    kube_rt: KubeCluster, runtime: FakeRuntime
+) -> None:
+    runtime.images["cassandra:5.0"] = STOCK
+    c = api_client(kube_rt)
+    core, apps = client.CoreV1Api(c), client.AppsV1Api(c)
+    core.create_namespace({"metadata": {"name": "dc1"}})
+    core.create_namespaced_config_map("dc1", {"metadata": {"name": "cassandra-config"},
+                                              "data": {"cassandra.yaml": "cluster_name: ring\n"}})
+    apps.create_namespaced_stateful_set("dc1", _gated("held"))
+    wait_for(lambda: (g := _gate(core, "held-0")) is not None and g.state.running)
+    time.sleep(0.3)  # many tests of the wait loop at this time scale
+    pod = core.read_namespaced_pod("held-0", "dc1")
+    assert "held-0" not in runtime.starts and pod.status.phase == "Pending"
+    assert pod.status.init_container_statuses[0].state.terminated.reason == "Completed"  # the config copied
+    assert core.read_namespaced_persistent_volume_claim("data-held-0", "dc1").status.phase == "Bound"
+    # kubectl's STATUS column: the first unfinished init container, as printPod counts them.
+    live = request(c, "GET", "/api/v1/namespaces/dc1/pods/held-0")
+    table = tables.table("Pod", [live], time.time(), {})
+    assert table["rows"][0]["cells"][2] == "Init:1/2"
+    assert watch_until(c, "gate", "Pod", "dc1", "held-0", gate_state, 5) == "held"
+    # The grant: `kubectl exec -c start-gate -- touch <file>` writes on the data volume ...
+    res = exec_in_pod(c, "dc1", "held-0", ["touch", naming.START_GRANT_FILE], container=naming.START_GATE_CONTAINER)
+    assert res.returncode == 0
+    wait_for(lambda: "held-0" in runtime.starts)
+    assert _gate(core, "held-0").state.terminated.exit_code == 0
+    assert watch_until(c, "gate", "Pod", "dc1", "held-0", gate_state, 5) == "started"
+    # ... so a new pod on the same claim starts at once; the main container cannot be exec'd before.
+    core.delete_namespaced_pod("held-0", "dc1")
+    wait_for(lambda: runtime.starts.count("held-0") == 2)
+    # A new claim is a new, empty disk: its pod waits for a grant of its own.
+    apps.patch_namespaced_stateful_set_scale("held", "dc1", {"spec": {"replicas": 0}})
+    wait_for(lambda: not core.list_namespaced_pod("dc1").items)
+    core.delete_namespaced_persistent_volume_claim("data-held-0", "dc1")
+    wait_for(lambda: not core.list_namespaced_persistent_volume_claim("dc1").items)
+    apps.patch_namespaced_stateful_set_scale("held", "dc1", {"spec": {"replicas": 1}})
+    wait_for(lambda: (g := _gate(core, "held-0")) is not None and g.state.running)
+    time.sleep(0.3)
+    assert runtime.starts.count("held-0") == 2

@@ -128,8 +128,11 @@ def test_headless_service_and_statefulsets_follow_the_contract() -> None:
     probe = c["readinessProbe"]
     assert probe["exec"]["command"][:2] == ["sh", "-c"] and probe["timeoutSeconds"] >= 10
     assert {"name": "etc-cassandra", "mountPath": "/etc/cassandra"} in c["volumeMounts"]
-    (init,) = pod["initContainers"]
+    init, gate = pod["initContainers"]  # the config copy, then the start gate (it holds Cassandra)
     assert {"name": "config", "mountPath": "/config", "readOnly": True} in init["volumeMounts"]
+    assert gate["name"] == "start-gate" and gate["image"] == c["image"]
+    assert gate["volumeMounts"] == [{"name": "data", "mountPath": "/var/lib/cassandra"}]
+    assert gate["command"] == ["sh", "-c", "until [ -e /var/lib/cassandra/multidc-start-granted ]; do sleep 2; done"]
     assert {"name": "config", "configMap": {"name": "cassandra-config"}} in pod["volumes"]
     assert {"name": "etc-cassandra", "emptyDir": {}} in pod["volumes"]
     (claim,) = sts["volumeClaimTemplates"]

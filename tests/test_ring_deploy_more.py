@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from ipaddress import ip_address
 
 import pytest
@@ -16,7 +17,8 @@ from multidc_core.spec import RingSpec
 from sandbox.harness import ThreadedWorld
 from tasks.cassandra import PodNotReadyError
 from tasks.dns import DnsCheckError, ensure_dns_exposed
-from tasks.kube_objects import KubeWaits, WaitTimeout, wait_until
+from tasks.kube_objects import KubeWaits, WaitTimeout, get_or_none, wait_until
+from tasks.start_gate import gate_state
 from tests import ring_fixtures as rf
 from tests.ring_fixtures import assert_auth_taken_over, assert_one_ring
 
@@ -37,31 +39,38 @@ def test_three_azure_dcs_of_seeds_only_join_one_ring(sandbox: ThreadedWorld) -> 
 
 
 def test_seeds_start_while_an_earlier_dc_streams_and_its_joiners_wait_their_turn(sandbox: ThreadedWorld) -> None:
-    """aws-1's third node (a joiner) is held; azure-1's seeds still start, its own joiner does not."""
+    """aws-1's third node (a joiner) is held; azure-1's seeds still start, its own joiner waits at its start gate
+    (its pod and disk are there already) and starts only after aws-1's joiner is up."""
     spec = rf.existing_spec(sandbox.add_existing("seed-blog"), nodes=3)
     aws = sandbox.world.clusters["aws-1"].kube
     held = naming.pods(spec.dc("aws-1"))[2]
+    joiner = naming.pods(spec.dc("azure-1"))[2]
     aws.stop_container("aws-1", held)
 
-    @task
-    def while_held() -> tuple[str, list[str]]:
-        def seeds_up() -> bool | None:
-            return True if rf.ready_summary(spec, "azure-1") == "2/3" else None
+    def azure_joiner() -> str | None:
+        path = f"/api/v1/namespaces/{spec.dc('azure-1').namespace}/pods/{joiner}"
+        return gate_state(get_or_none(rf.api(spec, "azure-1"), path))
 
-        wait_until("azure-1 seeds Ready", seeds_up, 20, 0.05)
-        seen = rf.ready_summary(spec, "aws-1"), sorted(rf.cassandra_pods(spec, "azure-1"))
+    @task
+    def while_held() -> tuple[str, str | None, str]:
+        def joiner_at_its_gate() -> bool | None:
+            return True if rf.ready_summary(spec, "azure-1") == "2/3" and azure_joiner() == "held" else None
+
+        wait_until("azure-1 seeds Ready, its joiner at its gate", joiner_at_its_gate, 20, 0.05)
+        time.sleep(0.3)  # many tests of the gate's wait loop at this time scale: nobody grants it
+        seen = rf.ready_summary(spec, "aws-1"), azure_joiner(), rf.ready_summary(spec, "azure-1")
         aws.start_container("aws-1", held)
         return seen
 
     @flow(task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))  # type: ignore[arg-type]
-    def composed() -> tuple[tuple[str, list[str]], RingResult]:
+    def composed() -> tuple[tuple[str, str | None, str], RingResult]:
         observed = while_held.submit()
         ring = submit_ring(spec, waits=rf.FAST)
         return observed.result(), ring.result()
 
-    (aws_ready, azure_pods), result = composed()
+    (aws_ready, azure_joiner_gate, azure_ready), result = composed()
     assert aws_ready == "2/3"  # aws-1's joiner was still streaming (held) ...
-    assert azure_pods == naming.seed_pods(spec.dc("azure-1"))  # ... and azure-1's joiner not even created
+    assert (azure_joiner_gate, azure_ready) == ("held", "2/3")  # ... and azure-1's joiner waited at its gate
     assert [r.ready for r in result.datacenters.values()] == ["3/3 ready"] * 2
     assert_one_ring(spec)  # with no restart anywhere: no node bootstrapped beside another joining one
 

@@ -44,6 +44,7 @@ def build_ring(
             steps.forward_dns(api, spec, dc, {o: ip for o, ip in dns_ips.items() if o != dc})
     for dc in spec.datacenters:
         steps.deploy_cassandra(apis[dc.name], spec, dc.name, PASSWORD)
+        steps.start_nodes(apis[dc.name], spec, dc.name)
         steps.eventually(
             lambda dc=dc: steps.ready_pods(apis[dc.name], dc.namespace) == dc.cassandra.nodes, 60
         )

@@ -67,6 +67,7 @@ def build_ring(tw: ThreadedWorld, ring: str, tmp: Path, *, dns: bool = True) -> 
     built = BuiltRing(tw, spec, path, apis)
     for dc in spec.datacenters:
         steps.deploy_cassandra(apis[dc.name], spec, dc.name, PASSWORD)
+        steps.start_nodes(apis[dc.name], spec, dc.name)
         built.wait_ready(dc.name, dc.cassandra.nodes)
         rg = dc.azure.resource_group  # type: ignore[union-attr]
         cred = az.aks.managed_clusters.list_cluster_admin_credentials(rg, naming.cluster_name(spec.name, dc.name))

@@ -69,7 +69,8 @@ class KubeCluster:
         self.controllers = Controllers(name, self.store, self.clock, self.runtime, self.faults, pod_cidr, self.lb_cidr,
                                        flavor=flavor, region=region_of(flavor, self.zones))
         admission = Admission(self.store, service_cidr, lambda: [dns_service_ip])
-        self.exec = ExecHandler(name, self.runtime, lambda pod, c: resolve_env(self.store, pod, c))
+        self.exec = ExecHandler(name, self.runtime, lambda pod, c: resolve_env(self.store, pod, c),
+                                self.controllers.pods.exec_init)
         self.server = ApiServer(self.store, self.token, admission, self.exec, self.clock.now,
                                 lambda pod, container: self.runtime.logs(name, pod, container),
                                 throttled=self.faults.take_throttle)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.kube.faults import KubeFaults
-from sandbox.kube.initcontainers import EmptyDirs
+from sandbox.kube.initcontainers import EmptyDirs, VolumeFiles
 from sandbox.kube.pods import PodLifecycle
 from sandbox.kube.podstage import is_ready
 from sandbox.kube.runtime import PodRuntime
@@ -78,6 +78,7 @@ class Controllers:
         self.restarts: list[dict[str, Any]] = []  # {"namespace","name","time"} per template-annotation change
         self.template_seen: dict[str, dict[str, Any]] = {}  # "ns/name" -> last template annotations
         self.emptydirs: dict[str, EmptyDirs] = {}  # pod uid -> its emptyDir volumes' files
+        self.volume_files: VolumeFiles = {}  # persistent volume name -> the files written on it
         self.probe_runs: dict[str, tuple[bool, int]] = {}  # pod uid -> last readiness result, times in a row
         self.pods = PodLifecycle(self)
         self.services = LoadBalancers(self)
@@ -170,7 +171,8 @@ class Controllers:
         if obj["kind"] == "PersistentVolumeClaim":
             pv = self.store.get(("", "PersistentVolume", "", f"pvc-{uid}"))
             if pv is not None:
-                self.store.delete(key_of(pv))
+                self.store.delete(key_of(pv))  # reclaimPolicy Delete: the disk and its files go
+            self.volume_files.pop(f"pvc-{uid}", None)
         # Background garbage collection of dependents.
         ns = obj["metadata"].get("namespace")
         if ns and obj["kind"] in ("StatefulSet", "Deployment"):
@@ -369,10 +371,12 @@ class Controllers:
 
     def dump(self) -> dict[str, Any]:
         return {"restarts": copy.deepcopy(self.restarts), "template_seen": copy.deepcopy(self.template_seen),
-                "emptydirs": copy.deepcopy(self.emptydirs), "lb_dns_names": self.services.dump()}
+                "emptydirs": copy.deepcopy(self.emptydirs), "volume_files": copy.deepcopy(self.volume_files),
+                "lb_dns_names": self.services.dump()}
 
     def load(self, data: dict[str, Any]) -> None:
         self.restarts = copy.deepcopy(data.get("restarts", []))
         self.template_seen = copy.deepcopy(data.get("template_seen", {}))
         self.emptydirs = copy.deepcopy(data.get("emptydirs", {}))
+        self.volume_files = copy.deepcopy(data.get("volume_files", {}))
         self.services.load(data.get("lb_dns_names", {}))

@@ -18,6 +18,7 @@ PROTOCOLS = ("v4.channel.k8s.io", "v5.channel.k8s.io", "channel.k8s.io")
 _CHUNK = 32 * 1024
 
 EnvFor = Callable[[Obj, dict[str, Any]], dict[str, str]]
+InitExec = Callable[[Obj, str, list[str]], ExecResult]
 
 
 def status_frame(result: ExecResult) -> bytes:
@@ -37,8 +38,8 @@ def status_frame(result: ExecResult) -> bytes:
 class ExecHandler:
     """Runs one command per websocket through the PodRuntime and streams its output back."""
 
-    def __init__(self, cluster: str, runtime: PodRuntime, env_for: EnvFor):
-        self.cluster, self.runtime, self.env_for = cluster, runtime, env_for
+    def __init__(self, cluster: str, runtime: PodRuntime, env_for: EnvFor, init_exec: InitExec | None = None):
+        self.cluster, self.runtime, self.env_for, self.init_exec = cluster, runtime, env_for, init_exec
 
     async def __call__(self, request: web.Request, pod: Obj) -> web.StreamResponse:
         query = request.query
@@ -46,11 +47,15 @@ class ExecHandler:
         if not argv:
             raise ApiError(400, "BadRequest", "you must specify at least 1 command")
         containers = pod["spec"]["containers"]
+        inits = pod["spec"].get("initContainers") or []
         name = query.get("container") or containers[0]["name"]
-        container = next((c for c in containers if c["name"] == name), None)
+        # The kubelet execs into any running container of the pod, an init container included.
+        container = next((c for c in containers + inits if c["name"] == name), None)
         if container is None:
             raise ApiError(400, "BadRequest", f"container {name} is not valid for pod {pod['metadata']['name']}")
-        statuses = {s["name"]: s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+        status = pod.get("status") or {}
+        statuses = {s["name"]: s for s in (status.get("containerStatuses") or []) + (
+            status.get("initContainerStatuses") or [])}
         if "running" not in statuses.get(name, {}).get("state", {}):
             raise ApiError(
                 400,
@@ -66,7 +71,10 @@ class ExecHandler:
             raise ApiError(400, "BadRequest", "exec needs a websocket upgrade (Upgrade: websocket)")
         await ws.prepare(request)
         try:
-            result = self.runtime.exec(self.cluster, pod, name, list(argv), env)
+            if container in inits and self.init_exec is not None:
+                result = self.init_exec(pod, name, list(argv))
+            else:
+                result = self.runtime.exec(self.cluster, pod, name, list(argv), env)
         except Exception as exc:  # a runtime bug shows up as a failed command, as a broken binary would
             result = ExecResult(126, "", f"exec failed: {exc}\n")
         if result.seconds > 0:  # a long command (a repair): the client waits, or gives up, meanwhile

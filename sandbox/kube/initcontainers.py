@@ -1,14 +1,18 @@
 """Init containers as the kubelet runs them: in order, each to completion, before the main container.
 
-A container sees its image's files overlaid by its volume mounts; only emptyDir volumes are writable
-and outlive the container (the pod keeps them). The sandbox runs `sh -c` lists of `cp`, `mkdir` and
-`true` (what an init container that prepares a config directory runs); anything else fails as a
+A container sees its image's files overlaid by its volume mounts; emptyDir volumes are writable and
+outlive the container (the pod keeps them), and so are persistent volumes (the volume keeps them: a
+new pod on the same claim finds them, a new claim starts empty). The sandbox runs `sh -c` lists of
+`cp`, `mkdir`, `touch` and `true` (what an init container that prepares a config directory runs),
+and one wait loop, `until [ -e PATH ]; do sleep N; done`: the container keeps running, testing the
+path every N seconds, until something (an exec'd `touch`) creates it. Anything else fails as a
 missing binary would.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +21,26 @@ from sandbox.kube.store import Obj, Store
 from sandbox.ring.shell import ShellError, split
 
 EmptyDirs = dict[str, dict[str, str]]  # volume name -> relative path -> text
+VolumeFiles = dict[str, dict[str, str]]  # persistent volume name -> relative path -> text
+_UNTIL = re.compile(r"until \[ -e (\S+) \]; do sleep (\d+(?:\.\d+)?); done")
+
+
+class StillRunning(Exception):  # noqa: N818 - not an error: the container has not exited
+    """The container is in its wait loop; the kubelet looks again after `sleep_s` seconds."""
+
+    def __init__(self, sleep_s: float):
+        super().__init__(f"waiting, next test in {sleep_s:g}s")
+        self.sleep_s = sleep_s
+
+
+@dataclass
+class InitOutcome:
+    """How far the pod's init containers got: `completed` of them exited 0; then one failed or still runs."""
+
+    completed: int
+    failure: str | None = None
+    running: str | None = None
+    sleep_s: float = 0.0
 
 
 @dataclass
@@ -80,9 +104,24 @@ def _cp(fs: _Fs, args: list[str]) -> tuple[int, str]:
     return 0, ""
 
 
+def _touch(fs: _Fs, args: list[str]) -> tuple[int, str]:
+    for path in (posixpath.normpath(a) for a in args if not a.startswith("-")):
+        if path not in fs.listing():
+            err = fs.write(path, "")
+            if err:
+                return 1, err.replace("cp: cannot create regular file", "touch: cannot touch") + "\n"
+    return 0, ""
+
+
 def _run(fs: _Fs, argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     prog, args = posixpath.basename(argv[0]), argv[1:]
     if prog in ("sh", "bash") and args[:1] == ["-c"] and len(args) >= 2:
+        loop = _UNTIL.fullmatch(args[1].strip())
+        if loop is not None:
+            path = posixpath.normpath(loop.group(1))
+            if path in fs.listing() or fs.is_dir(path):
+                return 0, ""
+            raise StillRunning(float(loop.group(2)))
         try:
             commands = split(args[1], env)
         except ShellError as e:
@@ -96,40 +135,73 @@ def _run(fs: _Fs, argv: list[str], env: dict[str, str]) -> tuple[int, str]:
         return rc, err
     if prog == "cp":
         return _cp(fs, args)
+    if prog == "touch":
+        return _touch(fs, args)
     if prog in ("true", "mkdir"):
         return 0, ""
     return 127, f"sh: 1: {argv[0]}: not found\n"
 
 
-def run_init_containers(store: Store, pod: Obj, image_files: Any, dirs: EmptyDirs) -> str | None:
-    """Run the pod's init containers in order over its emptyDirs (changed in place); the first failure's text.
+def _container_fs(store: Store, pod: Obj, container: dict[str, Any], image_files: Any, dirs: EmptyDirs,
+                  volume_files: VolumeFiles) -> _Fs:
+    """The container's files: its image's, overlaid by its mounts (emptyDirs and bound claims writable)."""
+    volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+    files = dict(image_files(container.get("image", "")))
+    writable, readonly = {}, []
+    view = dict(dirs)  # the pod's emptyDirs, and the claims' volumes (kept by the volume, not the pod)
+    for mount in container.get("volumeMounts") or []:
+        path = mount["mountPath"].rstrip("/")
+        volume = volumes.get(mount["name"]) or {}
+        if "emptyDir" in volume or "persistentVolumeClaim" in volume:
+            if "persistentVolumeClaim" in volume:
+                claim = volume["persistentVolumeClaim"]["claimName"]
+                pvc = store.get(("", "PersistentVolumeClaim", pod["metadata"]["namespace"], claim)) or {}
+                pv = (pvc.get("spec") or {}).get("volumeName") or ""
+                view[mount["name"]] = volume_files.setdefault(pv, {})
+            writable[path] = mount["name"]
+            files = {p: t for p, t in files.items() if not p.startswith(path + "/")}
+        elif "configMap" in volume:
+            files.update(configmap_data(store, pod, volume["configMap"], mount))
+            readonly.append(path)
+    return _Fs(files, writable, view, readonly)
+
+
+def run_init_containers(store: Store, pod: Obj, image_files: Any, dirs: EmptyDirs, volume_files: VolumeFiles,
+                        start: int = 0) -> InitOutcome:
+    """Run the pod's init containers in order from `start` over its emptyDirs (changed in place) and its
+    persistent volumes' files (`volume_files`, by volume name); stops at the first that fails or still runs.
 
     `image_files(image)` gives an image's own files by absolute path.
     """
-    volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
-    for name, volume in volumes.items():
+    for name, volume in ((v["name"], v) for v in pod["spec"].get("volumes") or []):
         if "emptyDir" in volume:
             dirs.setdefault(name, {})
-    for container in pod["spec"].get("initContainers") or []:
-        files = dict(image_files(container.get("image", "")))
-        writable, readonly = {}, []
-        for mount in container.get("volumeMounts") or []:
-            path = mount["mountPath"].rstrip("/")
-            volume = volumes.get(mount["name"]) or {}
-            if "emptyDir" in volume:
-                writable[path] = mount["name"]
-                files = {p: t for p, t in files.items() if not p.startswith(path + "/")}
-            elif "configMap" in volume:
-                files.update(configmap_data(store, pod, volume["configMap"], mount))
-                readonly.append(path)
+    inits = pod["spec"].get("initContainers") or []
+    for index in range(start, len(inits)):
+        container = inits[index]
         command = list(container.get("command") or []) + list(container.get("args") or [])
         if not command:
             continue
         env = {e["name"]: str(e["value"]) for e in container.get("env") or [] if "value" in e}
-        rc, err = _run(_Fs(files, writable, dirs, readonly), command, env)
+        fs = _container_fs(store, pod, container, image_files, dirs, volume_files)
+        try:
+            rc, err = _run(fs, command, env)
+        except StillRunning as running:
+            return InitOutcome(index, running=container["name"], sleep_s=running.sleep_s)
         if rc != 0:
-            return f"init container {container['name']} exited with {rc}: {err.strip()}"
-    return None
+            return InitOutcome(index, failure=f"init container {container['name']} exited with {rc}: {err.strip()}")
+    return InitOutcome(len(inits))
+
+
+def exec_in_init_container(store: Store, pod: Obj, name: str, argv: list[str], image_files: Any,
+                           dirs: EmptyDirs, volume_files: VolumeFiles) -> tuple[int, str]:
+    """`kubectl exec -c <init container>`: the command runs over that container's files; (exit code, stderr)."""
+    container = next(c for c in pod["spec"].get("initContainers") or [] if c["name"] == name)
+    env = {e["name"]: str(e["value"]) for e in container.get("env") or [] if "value" in e}
+    try:
+        return _run(_container_fs(store, pod, container, image_files, dirs, volume_files), argv, env)
+    except StillRunning:
+        return 1, "the sandbox does not run a wait loop from exec\n"
 
 
 def mounted_files(store: Store, pod: Obj, container: dict[str, Any], dirs: EmptyDirs) -> dict[str, str]:

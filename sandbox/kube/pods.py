@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.kube.initcontainers import EmptyDirs, mounted_files, run_init_containers
+from sandbox.kube.initcontainers import (
+    EmptyDirs,
+    InitOutcome,
+    exec_in_init_container,
+    mounted_files,
+    run_init_containers,
+)
 from sandbox.kube.podenv import configmap_files, resolve_env
 from sandbox.kube.podstage import set_condition
 from sandbox.kube.runtime import ExecResult
@@ -16,6 +22,7 @@ from sandbox.kube.volumes import VolumeControllers
 KUBELET_PROBE_PERIOD_S = 10.0
 PROBE_FLOOR_S = 0.5  # real seconds between two probes of one pod, at the least
 KUBELET_FAILURE_THRESHOLD = 3  # core/v1 Probe.failureThreshold: "Defaults to 3"
+INIT_RETEST_FLOOR_S = 0.05  # real seconds between two tests of an init container's wait loop, at the least
 
 
 class PodLifecycle(Scheduler, VolumeControllers):
@@ -91,29 +98,65 @@ class PodLifecycle(Scheduler, VolumeControllers):
         self.ctl.after(f"{meta['uid']}:backoff", backoff, lambda: self._restart(key))
 
     def _initialized(self, pod: Obj) -> bool:
-        """Run the init containers once per pod (their emptyDirs stay); False while one fails."""
+        """Run the init containers in order, each once it has exited 0 (their emptyDirs stay); False while
+        one fails (restarted after the back-off) or still runs (a wait loop: tested again after its sleep)."""
         uid = pod["metadata"]["uid"]
-        if uid in self.ctl.emptydirs:
-            return True
-        dirs: EmptyDirs = {}
-        failure = run_init_containers(self.ctl.store, pod, self.ctl.runtime.image_files, dirs)
         inits = pod["spec"].get("initContainers") or []
-        if failure is None:
-            self.ctl.emptydirs[uid] = dirs
-            state: dict[str, Any] = {"terminated": {"exitCode": 0, "reason": "Completed"}}
-        else:
-            state = {"terminated": {"exitCode": 1, "reason": "Error", "message": failure}}
-        pod["status"]["initContainerStatuses"] = [
-            {"name": c["name"], "image": c["image"], "imageID": "", "ready": False, "restartCount": 0,
-             "started": False, "state": state} for c in inits]
-        set_condition(pod, "Initialized", failure is None, self._now(),
-                      None if failure is None else "ContainersNotInitialized")
-        self.ctl.store.update(pod)
-        if failure is not None:
-            self.ctl.emit(pod, "BackOff", f"Back-off restarting failed init container: {failure}", "Warning")
-            key = key_of(pod)
+        old = pod["status"].get("initContainerStatuses") or []
+        done = 0
+        while done < len(old) and ((old[done].get("state") or {}).get("terminated") or {}).get("exitCode") == 0:
+            done += 1
+        if uid in self.ctl.emptydirs and done >= len(inits):
+            return True
+        dirs: EmptyDirs = self.ctl.emptydirs.setdefault(uid, {})
+        outcome = run_init_containers(self.ctl.store, pod, self.ctl.runtime.image_files, dirs,
+                                      self.ctl.volume_files, start=done)
+        statuses = [self._init_status(c, i, outcome, old) for i, c in enumerate(inits)]
+        complete = outcome.completed >= len(inits)
+        if statuses != old:
+            pod["status"]["initContainerStatuses"] = statuses
+            set_condition(pod, "Initialized", complete, self._now(), None if complete else "ContainersNotInitialized")
+            if not complete:
+                self._set_containers(pod, {"waiting": {"reason": "PodInitializing"}}, ready=False)
+            self.ctl.store.update(pod)
+        key = key_of(pod)
+        if outcome.failure is not None:
+            self.ctl.emit(pod, "BackOff", f"Back-off restarting failed init container: {outcome.failure}", "Warning")
             self.ctl.after(f"{uid}:init", self.ctl.duration("backoff_base"), lambda: self._restart(key))
-        return failure is None
+        elif outcome.running is not None:
+            if "running" not in ((old[outcome.completed] if outcome.completed < len(old) else {}).get("state") or {}):
+                self.ctl.emit(pod, "Started", f"Started container {outcome.running}")
+            wait_s = max(self.ctl.clock.scaled(outcome.sleep_s), INIT_RETEST_FLOOR_S)
+            self.ctl.after(f"{uid}:init", wait_s, lambda: self._restart(key))
+        return complete
+
+    def _init_status(self, container: dict[str, Any], index: int, outcome: InitOutcome,
+                     old: list[dict[str, Any]]) -> dict[str, Any]:
+        prev = old[index] if index < len(old) else {}
+        restarts = int(prev.get("restartCount", 0))
+        state: dict[str, Any]
+        if index < outcome.completed:
+            kept = prev.get("state") or {}
+            state = kept if (kept.get("terminated") or {}).get("exitCode") == 0 else {
+                "terminated": {"exitCode": 0, "reason": "Completed", "finishedAt": self._now()}}
+        elif index == outcome.completed and outcome.failure is not None:
+            restarts += 1 if "terminated" not in (prev.get("state") or {}) else 0
+            state = {"terminated": {"exitCode": 1, "reason": "Error", "message": outcome.failure}}
+        elif index == outcome.completed and outcome.running is not None:
+            state = prev["state"] if "running" in (prev.get("state") or {}) else {
+                "running": {"startedAt": self._now()}}
+        else:
+            state = {"waiting": {"reason": "PodInitializing"}}
+        return {"name": container["name"], "image": container["image"], "imageID": "", "ready": False,
+                "restartCount": restarts, "started": "running" in state, "state": state}
+
+    def exec_init(self, pod: Obj, container: str, argv: list[str]) -> ExecResult:
+        """An exec into a running init container: the command over its files; the wait loop sees the result
+        at its next test."""
+        dirs = self.ctl.emptydirs.setdefault(pod["metadata"]["uid"], {})
+        rc, err = exec_in_init_container(self.ctl.store, pod, container, argv, self.ctl.runtime.image_files, dirs,
+                                         self.ctl.volume_files)
+        return ExecResult(rc, "", err)
 
     def _restart(self, key: tuple[str, str, str, str]) -> None:
         pod = self.ctl.store.get(key)

@@ -81,6 +81,26 @@ def _pod_status(pod: Obj) -> tuple[str, int, int, int, float | None]:
     reason = status.get("reason") or status.get("phase") or ""
     ready = restarts = 0
     last: float | None = None
+    initializing = False
+    inits = spec.get("initContainers") or []
+    for i, cs in enumerate(status.get("initContainerStatuses") or []):  # printPod: the first not done
+        restarts += cs.get("restartCount", 0)
+        state = cs.get("state") or {}
+        terminated, waiting = state.get("terminated"), state.get("waiting") or {}
+        if terminated is not None and terminated.get("exitCode") == 0:
+            continue
+        if terminated is not None:
+            reason = "Init:" + (terminated.get("reason") or f"ExitCode:{terminated.get('exitCode')}")
+        elif waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            reason = "Init:" + waiting["reason"]
+        else:
+            reason = f"Init:{i}/{len(inits)}"
+        initializing = True
+        break
+    initialized = any(c.get("type") == "Initialized" and c.get("status") == "True" for c in status.get("conditions") or [])
+    if initializing and not initialized:
+        return reason, ready, len(spec.get("containers") or []), restarts, last
+    restarts = 0
     for cs in reversed(status.get("containerStatuses") or []):
         restarts += cs.get("restartCount", 0)
         finished = _epoch(((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt"))
