@@ -16,7 +16,8 @@ step the simulated work the sandbox really does for it, including what the DAG d
 - `cassandra/<dc>`: one StatefulSet per rack, OrderedReady; each pod waits for its PVC to bind
   (`pvc_bind` 5 s) and its disk to attach (`volume_attach` 60 s); a seed is UN as soon as it
   starts; a non-seed streams for `node_bootstrap` (2 min), and only one node of the ring may be
-  joining at a time. A pod is Ready at the first readiness probe at or after its node is UN: the
+  joining at a time: its pod is created, and its disk attached, as soon as the pod before it in its
+  rack is Ready, and its start gate (tasks/start_gate.py) holds it until the slot is free. A pod is Ready at the first readiness probe at or after its node is UN: the
   kubelet probes every `periodSeconds` of the product's probe from the container's start, and the
   sandbox never more often than every `PROBE_FLOOR_S` real seconds (sandbox/kube/pods.py), so at
   fast time scales the period is `PROBE_FLOOR_S / time_scale` simulated seconds. That last rule crosses datacenters, so the DCs are scheduled in spec order

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.harness import ThreadedWorld, world_in_thread
+from tests.kube_helpers import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed on this machine")
 
@@ -269,3 +270,77 @@ def test_logs_follow_streams_the_new_lines(kubectl: Kubectl) -> None:
     lines = followed.splitlines()
     assert len(lines) >= 3  # the one tail line, then what came after
     assert f"Node /{ip1}:7000 is now part of the cluster" in "\n".join(lines[1:])
+
+
+GATED = f"""
+apiVersion: v1
+kind: Service
+metadata:
+  name: gated
+  namespace: {NS}
+spec:
+  clusterIP: None
+  publishNotReadyAddresses: true
+  selector: {{app: gated}}
+  ports:
+  - {{name: cql, port: 9042}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: gated
+  namespace: {NS}
+spec:
+  serviceName: gated
+  replicas: 1
+  selector:
+    matchLabels: {{app: gated}}
+  template:
+    metadata:
+      labels: {{app: gated}}
+    spec:
+      initContainers:
+      - name: config
+        image: cassandra:5.0
+        command: [sh, -c, "true"]
+      - name: start-gate
+        image: cassandra:5.0
+        command: [sh, -c, "until [ -e /var/lib/cassandra/multidc-start-granted ]; do sleep 2; done"]
+        volumeMounts:
+        - {{name: data, mountPath: /var/lib/cassandra}}
+      containers:
+      - name: cassandra
+        image: cassandra:5.0
+        env:
+        - {{name: CASSANDRA_SEEDS, value: gated-0.gated.{NS}.svc.cluster.local}}
+        - {{name: CASSANDRA_CLUSTER_NAME, value: kubectl-gated}}
+        volumeMounts:
+        - {{name: data, mountPath: /var/lib/cassandra}}
+  volumeClaimTemplates:
+  - metadata:
+      name: data
+    spec:
+      accessModes: [ReadWriteOnce]
+      storageClassName: managed-csi
+      resources:
+        requests: {{storage: 1Gi}}
+"""
+
+
+def test_a_pod_held_at_its_start_gate_shows_init_and_a_kubectl_exec_grant_starts_it(
+    kubectl: Kubectl, tmp_path: Path
+) -> None:
+    path = tmp_path / "gated.yaml"
+    path.write_text(GATED)
+    kubectl.out("apply", "-f", str(path))
+    wait_for(lambda: kubectl.out("get", "pod", "gated-0", "-n", NS, "-o",  # the disk attaches first
+                                 "jsonpath={.status.initContainerStatuses[1].state.running.startedAt}"), 30, 0.1)
+    rows = _rows(kubectl.out("get", "pod", "gated-0", "-n", NS))
+    assert rows[1][:3] == ["gated-0", "0/1", "Init:1/2"]  # the config copy done, the gate running
+    refused = kubectl.run("exec", "gated-0", "-n", NS, "--", "nodetool", "status", ok=False)
+    assert refused.returncode != 0 and 'container not found ("cassandra")' in refused.stderr
+    kubectl.out("exec", "gated-0", "-n", NS, "-c", "start-gate", "--", "touch",
+                "/var/lib/cassandra/multidc-start-granted")
+    out = kubectl.out("wait", "--for=condition=Ready", "pod/gated-0", "-n", NS, "--timeout=60s")
+    assert "condition met" in out
+    assert _rows(kubectl.out("get", "pod", "gated-0", "-n", NS))[1][:3] == ["gated-0", "1/1", "Running"]
