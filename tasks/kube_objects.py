@@ -147,6 +147,12 @@ def diagnose_pod(api: ApiClient, ns: str, pod: str) -> str:
         return "the pod does not exist (is the StatefulSet stuck on an earlier pod?)"
     status = live.get("status") or {}
     parts = [f"phase {status.get('phase', '?')}"]
+    for ics in status.get("initContainerStatuses") or []:  # the init container the pod is at, if any
+        state = ics.get("state") or {}
+        if "running" in state or (state.get("terminated") or {}).get("exitCode", 0) != 0:
+            kind, detail = next(iter(state.items()))
+            msg = detail.get("message", "")
+            parts.append(f"init container {ics.get('name')} {kind}" + (f" ({msg})" if msg else ""))
     for cs in status.get("containerStatuses") or []:
         for label, state in (("now", cs.get("state") or {}), ("last", cs.get("lastState") or {})):
             for kind, detail in state.items():

@@ -19,6 +19,7 @@ from sandbox.ring.testing import make_world
 from sandbox.runtime import CassandraRuntime
 from tasks.kube_access import exec_in_pod
 from tasks.kube_client import request
+from tasks.kube_objects import diagnose_pod
 from tasks.kube_watch import watch_until
 from tasks.start_gate import gate_state
 from tests.kube_helpers import FakeRuntime, api_client, cluster_kwargs, statefulset, wait_for
@@ -165,6 +166,7 @@ def test_the_start_gate_holds_the_pod_with_its_disk_attached_until_the_grant_is_
     table = tables.table("Pod", [live], time.time(), {})
     assert table["rows"][0]["cells"][2] == "Init:1/2"
     assert watch_until(c, "gate", "Pod", "dc1", "held-0", gate_state, 5) == "held"
+    assert "init container start-gate running" in diagnose_pod(c, "dc1", "held-0")  # what a timeout names
     # The grant: `kubectl exec -c start-gate -- touch <file>` writes on the data volume ...
     res = exec_in_pod(c, "dc1", "held-0", ["touch", naming.START_GRANT_FILE], container=naming.START_GATE_CONTAINER)
     assert res.returncode == 0
