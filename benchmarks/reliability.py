@@ -53,9 +53,9 @@ def bad_input_section() -> tuple[str, bool]:
         rejected = sum(o.rejected for o in items)
         named = sum(o.rejected and o.named for o in items)
         leaked = sum(o.leaked for o in items)
-        accepted = [o for o in items if not o.rejected]
+        taken = [o for o in items if not o.rejected]
         escaped = sum(
-            all(check() for _, check in inputs.sinks_of_accepted(o.case.raw or "")) for o in accepted
+            all(check() for _, check in inputs.sinks_of_accepted(o.case.raw or "")) for o in taken
         )
         rows.append(
             [
@@ -65,7 +65,7 @@ def bad_input_section() -> tuple[str, bool]:
                 str(named),
                 str(leaked),
                 str(escaped),
-                "yes" if all(inputs.ok(o) for o in items) and escaped == len(accepted) else "NO",
+                "yes" if all(inputs.ok(o) for o in items) and escaped == len(taken) else "NO",
             ]
         )
     tried = len(outcomes)

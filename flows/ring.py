@@ -16,7 +16,7 @@ from multidc_core import naming
 from multidc_core.plan import INTERCONNECT_READY, RING_KINDS, Plan, Step, build_plan, step_id
 from multidc_core.spec import RingSpec
 from tasks.cassandra import apply_cassandra, wait_for_dc
-from tasks.cassandra_admin import ensure_admin_secret
+from tasks.cassandra_admin import ensure_admin_credentials, ensure_admin_secret
 from tasks.cassandra_cql import configure_auth, ensure_keyspaces
 from tasks.dns import check_dns, ensure_dns_exposed, ensure_dns_forwarding
 from tasks.kube_objects import Applied, KubeWaits
@@ -113,6 +113,7 @@ def ring_runners(spec: RingSpec, waits: KubeWaits) -> dict[str, Runner]:
 
     return {
         "dns_expose": on_dc(ensure_dns_exposed, w),
+        "admin_credentials": lambda s, deps, _: submit(ensure_admin_credentials, s, deps, spec),
         "admin_secret": on_dc(ensure_admin_secret),
         "dns_forward": forward,
         "dns_check": check(first_seeds),

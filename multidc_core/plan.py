@@ -23,6 +23,7 @@ AZURE_KINDS = (
 )
 # The steps on the clusters, once each is reachable (flows/ring.py runs them).
 RING_KINDS = (
+    "admin_credentials",
     "dns_expose",
     "admin_secret",
     "dns_forward",
@@ -41,6 +42,7 @@ RING_KINDS = (
 STEP_KINDS = (*AZURE_KINDS, "connected", "interconnect_ready", "kubeconfig", *RING_KINDS, "verify")
 INTERCONNECT_READY = "interconnect_ready"
 AUTH = "auth"
+ADMIN_CREDENTIALS = "admin_credentials"
 KEYSPACES = "keyspaces"
 VERIFY = "verify"
 # Steps that are not a task submission of their own.
@@ -194,10 +196,13 @@ def build_plan(spec: RingSpec, adding: Sequence[str] = (), forward_dns: bool = T
     for d in spec.datacenters:
         b.add("kubeconfig", d.name, [step_id("cluster", d.name)] if d.provider is Provider.AZURE else [])
     names = [dc.name for dc in spec.datacenters]
+    # The ring's superuser, generated (or read) at the start while Azure provisions: no DC's Secret then
+    # waits on the Prefect API when every cluster's steps start at once.
+    admin = b.add(ADMIN_CREDENTIALS, None, [])
     for dc in names:
         b.add("dns_expose", dc, [step_id("kubeconfig", dc)])
         # The Secret cannot make a DC bootstrap alone: it goes in as soon as the cluster exists.
-        b.add("admin_secret", dc, [step_id("kubeconfig", dc)])
+        b.add("admin_secret", dc, [step_id("kubeconfig", dc), admin])
     forwarded: dict[str, list[str]] = {dc: [] for dc in names}
     if forward_dns and len(names) > 1:
         for dc in names:

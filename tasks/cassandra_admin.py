@@ -13,6 +13,7 @@ from prefect import task
 from prefect.blocks.system import Secret
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import ObjectAlreadyExists
+from prefect.runtime import flow_run
 from pydantic import SecretStr
 
 from multidc_core import manifests
@@ -26,6 +27,7 @@ from tasks.kube_objects import Applied, apply_object
 SAFE_USER = re.compile(r"^[a-z][a-z0-9_]{2,47}$")
 SAFE_PASSWORD = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 _block_lock = threading.Lock()  # DCs ensure their Secret in parallel threads; one generates
+_run_cache: dict[tuple[str, str], AdminCredentials] = {}  # (flow run id, block name) -> the block's credentials
 
 
 @dataclass(frozen=True)
@@ -55,22 +57,50 @@ def _load_creds(name: str) -> AdminCredentials | None:
 
 
 def admin_credentials(spec: RingSpec) -> AdminCredentials:
-    """The ring's superuser from its Secret block, generated and saved on first use."""
+    """The ring's superuser from its Secret block, generated and saved on first use.
+
+    Inside a flow run the block is read once per run and ring (every DC's Secret step then reads no
+    API); a later run reads it again.
+    """
     name = n.admin_block_name(spec.name)
+    key = (flow_run.get_id() or "", name)
     with _block_lock:
-        creds = _load_creds(name)
-        if creds is not None:
-            return creds
-        creds = AdminCredentials(f"admin_{secrets.token_hex(4)}", secrets.token_urlsafe(24))
-        try:
-            payload = json.dumps({"username": creds.username, "password": creds.password})
-            Secret(value=SecretStr(payload)).save(name)
-        except (ObjectAlreadyExists, ValueError):
-            loaded = _load_creds(name)  # another process saved first: theirs is the ring's
-            if loaded is None:
-                raise
-            return loaded
+        if key[0] and key in _run_cache:
+            return _run_cache[key]
+        creds = _load_or_create(name)
+        if key[0]:
+            for stale in [k for k in _run_cache if k[0] != key[0]]:  # only the running flow's stay in memory
+                del _run_cache[stale]
+            _run_cache[key] = creds
         return creds
+
+
+def _load_or_create(name: str) -> AdminCredentials:
+    creds = _load_creds(name)
+    if creds is not None:
+        return creds
+    creds = AdminCredentials(f"admin_{secrets.token_hex(4)}", secrets.token_urlsafe(24))
+    try:
+        payload = json.dumps({"username": creds.username, "password": creds.password})
+        Secret(value=SecretStr(payload)).save(name)
+    except (ObjectAlreadyExists, ValueError):
+        loaded = _load_creds(name)  # another process saved first: theirs is the ring's
+        if loaded is None:
+            raise
+        return loaded
+    return creds
+
+
+@task(cache_policy=NO_CACHE)
+def ensure_admin_credentials(spec: RingSpec) -> str:
+    """Read the ring's superuser from its Secret block, or generate and save it; returns the block's name.
+
+    Runs at the start of multidc/full, beside Azure's provisioning, while the Prefect API is quiet: each
+    DC's `admin_secret` later finds the credentials in this run's cache instead of reading (or, on a first
+    run, saving) the block when every cluster's steps start at once.
+    """
+    admin_credentials(spec)
+    return n.admin_block_name(spec.name)
 
 
 @task(cache_policy=NO_CACHE)

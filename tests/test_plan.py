@@ -39,7 +39,10 @@ def test_first_dc_deploys_right_after_its_cluster_others_wait_for_interconnect_a
     first, *others = plan.of_kind("cassandra")
     # The Secret, then the objects: the first DC waits for nothing but its own cluster.
     assert first.depends_on == (step_id("admin_secret", first.dc),)
-    assert plan.step(step_id("admin_secret", first.dc)).depends_on == (step_id("kubeconfig", first.dc),)
+    # The ring's superuser is generated at the start, before any cluster exists.
+    assert plan.step(step_id("admin_secret", first.dc)).depends_on == (step_id("kubeconfig", first.dc),
+                                                                         "admin_credentials")
+    assert plan.step("admin_credentials").depends_on == ()
     assert not any(
         a.startswith(("gateway/", "connection/", "interconnect", "dns_")) for a in plan.ancestors(first.id)
     )
@@ -169,7 +172,7 @@ def test_critical_path_on_a_hand_made_dag() -> None:
 def test_summary_and_markdown() -> None:
     plan = build_plan(load_example("two-dc-vpn"))
     summary = plan.summary()
-    assert summary.splitlines()[0] == "ring multidc: 2 datacenter(s) (dc-eastus, dc-southcentralus), 38 steps"
+    assert summary.splitlines()[0] == "ring multidc: 2 datacenter(s) (dc-eastus, dc-southcentralus), 39 steps"
     assert "critical path 48 min" in plan.summary(DURATIONS)
     md = plan.to_markdown()
     assert "| 1 | `resource_group/dc-eastus` |" in md
