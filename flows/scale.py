@@ -59,7 +59,9 @@ def scale_dc(
         before = max(live[1][dc].nodes, running_nodes(ring, dc))
         if target < before:
             return _shrink(ring_ref=spec, dc=dc, before=before, confirm=confirm, waits=waits)
-    if target > before:
+    # Growing counts the ring's nodes only: a run stopped after its apply left the new pods created and
+    # held at their start gates (the StatefulSets count them), and this run grants them.
+    if target > live[1][dc].nodes:
         multidc(spec=spec, cloud_block=cloud_block, verify=False, waits=waits)
     get_run_logger().info("%s: %d -> %d nodes", dc, before, target)
     return ScaleResult(dc=dc, before=before, after=target)

@@ -14,7 +14,10 @@ from flows.scale import scale_dc
 from flows.spec_ref import SpecRef
 from multidc_core.load import load_spec
 from sandbox.harness import ThreadedWorld, world_in_thread
+from tasks.cassandra import apply_cassandra
 from tasks.kube_access import exec_in_pod
+from tasks.kube_objects import get_or_none, wait_until
+from tasks.start_gate import gate_state
 from tests import day_two_ops as ops
 from tests import ring_fixtures as rf
 
@@ -40,6 +43,13 @@ def _report(out: ops.AddOutcome, what: str) -> None:
 
 def test_scaling_up_joins_the_new_node_and_loses_no_acknowledged_row(ring: tuple[ThreadedWorld, Path]) -> None:
     tw, tmp = ring
+    # An earlier run stopped right after its apply: the StatefulSet counts 4, the new pod waits at its gate.
+    path = ops.spec_file(tmp, tw.state_dir / "existing.kubeconfig", ["aws-1"], {"aws-1": 4})
+    spec = load_spec(path.read_text())
+    apply_cassandra(spec, "aws-1", ops.WAITS)
+    held = "/api/v1/namespaces/aws-1/pods/cassandra-rack1-3"
+    assert wait_until("the new pod at its gate", lambda: gate_state(get_or_none(rf.api(spec, "aws-1"), held)),
+                      30, 0.05) == "held"
     out = ops.scale(tmp, tw.state_dir / "existing.kubeconfig", ["aws-1"], {"aws-1": 4}, "aws-1")
     _report(out, "scale up 3 -> 4")
     status = rf.nodetool_status(out.spec, "aws-1")
