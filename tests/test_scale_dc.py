@@ -130,3 +130,24 @@ def test_scaling_down_decommissions_the_highest_ordinal_and_loses_no_acknowledge
     assert sorted(c.metadata.name for c in claims) == [f"data-cassandra-rack1-{i}" for i in range(3)]
     # Every node holds its replicas itself after the decommission streamed them: LOCAL_ONE from any one.
     assert len(ops.rows_in(out.spec, "aws-1", "ALL")) == out.acked
+
+
+def test_scaling_down_a_node_held_at_its_start_gate_deletes_its_pod_and_volume(ring: tuple[ThreadedWorld, Path]) -> None:
+    """A stopped scale-up left a pod at its gate (never in the ring); scaling back down removes it without a
+    decommission (nothing to stream) and deletes its volume."""
+    tw, tmp = ring
+    kubeconfig = tw.state_dir / "existing.kubeconfig"
+    spec = load_spec(ops.spec_file(tmp, kubeconfig, ["aws-1"], {"aws-1": 4}).read_text())
+    if len(rf.nodetool_status(spec, "aws-1")) != 3:
+        pytest.skip("needs the 3-node DC of the scale-down test")
+    apply_cassandra(spec, "aws-1", ops.WAITS)
+    held = "/api/v1/namespaces/aws-1/pods/cassandra-rack1-3"
+    assert wait_until("the new pod at its gate", lambda: gate_state(get_or_none(rf.api(spec, "aws-1"), held)),
+                      30, 0.05) == "held"
+    out = ops.scale(tmp, kubeconfig, ["aws-1"], {"aws-1": 3}, "aws-1", confirm="aws-1")
+    _report(out, "scale down a held node 4 -> 3")
+    assert out.state.result().removed == ["cassandra-rack1-3"]
+    assert [r.status + r.state for r in rf.nodetool_status(out.spec, "aws-1")] == ["UN"] * 3
+    assert sorted(rf.cassandra_pods(out.spec, "aws-1")) == [f"cassandra-rack1-{i}" for i in range(3)]
+    claims = CoreV1Api(rf.api(out.spec, "aws-1")).list_namespaced_persistent_volume_claim("aws-1").items
+    assert sorted(c.metadata.name for c in claims) == [f"data-cassandra-rack1-{i}" for i in range(3)]
