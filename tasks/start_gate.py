@@ -74,9 +74,9 @@ def _grant(api: ApiClient, what: str, namespace: str, pod: str) -> None:
     try:
         res = exec_in_pod(api, namespace, pod, argv, container=n.START_GATE_CONTAINER)
     except ApiException as exc:
-        # The websocket client reports a refused upgrade as status 0 with the handshake's status in
-        # its reason: 400 "container not found" when the gate has just ended (another grant won).
-        if is_transient(exc) or "400" in str(exc.reason):
+        # The websocket client reports every refused upgrade (400 "container not found" when the gate has
+        # just ended: another grant won) as status 0, as it does a lost connection: both look again.
+        if is_transient(exc):
             raise GrantRaced(describe(exc)) from exc
         raise as_kube_error(f"{what}: grant {namespace}/{pod} its start", exc) from exc
     if res.returncode != 0:

@@ -49,15 +49,23 @@ def _product_pod(name: str, init_command: str | None = None) -> dict[str, Any]:
     return sts
 
 
-def test_init_containers_copy_the_config_into_the_emptydir_the_main_container_reads(
+def _namespace_with_config(
     kube_rt: KubeCluster, runtime: FakeRuntime
-) -> None:
+) -> tuple[client.ApiClient, client.CoreV1Api, client.AppsV1Api]:
+    """Namespace dc1 with the product's ConfigMap, over an image holding STOCK."""
     runtime.images["cassandra:5.0"] = STOCK
     c = api_client(kube_rt)
     core, apps = client.CoreV1Api(c), client.AppsV1Api(c)
     core.create_namespace({"metadata": {"name": "dc1"}})
     core.create_namespaced_config_map("dc1", {"metadata": {"name": "cassandra-config"},
                                               "data": {"cassandra.yaml": "cluster_name: ring\n"}})
+    return c, core, apps
+
+
+def test_init_containers_copy_the_config_into_the_emptydir_the_main_container_reads(
+    kube_rt: KubeCluster, runtime: FakeRuntime
+) -> None:
+    c, core, apps = _namespace_with_config(kube_rt, runtime)
     apps.create_namespaced_stateful_set("dc1", _product_pod("good"))
     wait_for(lambda: "good-0" in runtime.starts)
     # The image's directory, with the ConfigMap's cassandra.yaml laid over it (manifests.INIT_COMMAND).
@@ -148,12 +156,7 @@ def _gate(core: client.CoreV1Api, pod: str) -> Any:
 def test_the_start_gate_holds_the_pod_with_its_disk_attached_until_the_grant_is_on_its_volume(
     kube_rt: KubeCluster, runtime: FakeRuntime
 ) -> None:
-    runtime.images["cassandra:5.0"] = STOCK
-    c = api_client(kube_rt)
-    core, apps = client.CoreV1Api(c), client.AppsV1Api(c)
-    core.create_namespace({"metadata": {"name": "dc1"}})
-    core.create_namespaced_config_map("dc1", {"metadata": {"name": "cassandra-config"},
-                                              "data": {"cassandra.yaml": "cluster_name: ring\n"}})
+    c, core, apps = _namespace_with_config(kube_rt, runtime)
     apps.create_namespaced_stateful_set("dc1", _gated("held"))
     wait_for(lambda: (g := _gate(core, "held-0")) is not None and g.state.running)
     time.sleep(0.3)  # many tests of the wait loop at this time scale

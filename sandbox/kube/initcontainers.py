@@ -142,6 +142,11 @@ def _run(fs: _Fs, argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     return 127, f"sh: 1: {argv[0]}: not found\n"
 
 
+def _literal_env(container: dict[str, Any]) -> dict[str, str]:
+    """The container's env given as values (the init containers here take nothing from the API)."""
+    return {e["name"]: str(e["value"]) for e in container.get("env") or [] if "value" in e}
+
+
 def _container_fs(store: Store, pod: Obj, container: dict[str, Any], image_files: Any, dirs: EmptyDirs,
                   volume_files: VolumeFiles) -> _Fs:
     """The container's files: its image's, overlaid by its mounts (emptyDirs and bound claims writable)."""
@@ -182,7 +187,7 @@ def run_init_containers(store: Store, pod: Obj, image_files: Any, dirs: EmptyDir
         command = list(container.get("command") or []) + list(container.get("args") or [])
         if not command:
             continue
-        env = {e["name"]: str(e["value"]) for e in container.get("env") or [] if "value" in e}
+        env = _literal_env(container)
         fs = _container_fs(store, pod, container, image_files, dirs, volume_files)
         try:
             rc, err = _run(fs, command, env)
@@ -197,7 +202,7 @@ def exec_in_init_container(store: Store, pod: Obj, name: str, argv: list[str], i
                            dirs: EmptyDirs, volume_files: VolumeFiles) -> tuple[int, str]:
     """`kubectl exec -c <init container>`: the command runs over that container's files; (exit code, stderr)."""
     container = next(c for c in pod["spec"].get("initContainers") or [] if c["name"] == name)
-    env = {e["name"]: str(e["value"]) for e in container.get("env") or [] if "value" in e}
+    env = _literal_env(container)
     try:
         return _run(_container_fs(store, pod, container, image_files, dirs, volume_files), argv, env)
     except StillRunning:
