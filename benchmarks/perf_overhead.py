@@ -13,8 +13,12 @@ def noop(i: int) -> int:
     return i
 
 
+_returned: list[float] = []
+
+
 @flow
 def empty_flow() -> None:
+    _returned.append(time.monotonic())
     return None
 
 
@@ -57,11 +61,22 @@ def _time(fn: object, *args: int) -> float:
     return time.monotonic() - t0
 
 
+def _after_return() -> float:
+    """Seconds from an empty flow's function returning to its call returning: Prefect 3.9's engine then
+    reports the final state and joins the flow run's heartbeat thread, which sleeps in 1 s steps
+    (flow_engine._send_heartbeats, PrefectHQ/prefect#19641), so up to a second more."""
+    empty_flow()
+    return time.monotonic() - _returned[-1]
+
+
 def measure(n: int = 200, m: int = 5) -> dict[str, float]:
     _time(empty_flow)  # warm-up: first flow run of the process
     empty = min(_time(empty_flow) for _ in range(3))
+    after = [_after_return() for _ in range(5)]
     return {
         "flow": empty,
+        "after_return": sorted(after)[len(after) // 2],
+        "after_return_max": max(after),
         "task_sequential": sequential_tasks(n),
         "task_submitted": submitted_tasks(n),
         "subflow": subflows(m),
