@@ -45,6 +45,9 @@ class ClusterEntry:
         return any(ip in net for net in self.nat_cidrs)
 
 
+VERDICTS_KEPT = 50_000  # NetworkPolicy verdicts kept per world (pairs of addresses)
+
+
 class World:
     """Everything the sandbox simulates, on one event loop. Implements ArmHooks and Network."""
 
@@ -61,6 +64,10 @@ class World:
         # and NetworkPolicy verdicts once per pair of addresses.
         self._routes: dict[frozenset[str], bool] | None = None
         self._admits: dict[tuple[str, str], bool] | None = None
+        # NetworkPolicy verdicts across commands: every readiness probe runs `nodetool status`, which
+        # asks for every pair of nodes; a verdict stands until a Pod of either cluster, or a
+        # NetworkPolicy or Namespace of the receiving one, changes (Store.kind_version).
+        self._verdicts: dict[tuple[str, str, str, str], tuple[tuple[object, ...], bool]] = {}
 
     @contextmanager
     def steady(self) -> Iterator[None]:
@@ -195,7 +202,7 @@ class World:
         key = (from_ip, to_ip)
         if self._admits is not None and key in self._admits:
             return self._admits[key]
-        admitted = self._admitted(a, from_ip, b, to_ip)
+        admitted = self._admitted_kept(a, from_ip, b, to_ip)
         if self._admits is not None:
             self._admits[key] = admitted
         return admitted
@@ -220,6 +227,20 @@ class World:
                 if status.get("podIP") == ip and not (pod.get("spec") or {}).get("hostNetwork"):
                     return pod
         return None
+
+    def _admitted_kept(self, a: str, from_ip: str, b: str, to_ip: str) -> bool:
+        """`_admitted`, worked out again only when what it reads has changed."""
+        ka, kb = self.clusters[a].kube, self.clusters[b].kube
+        stamp = (ka, ka.versions("Pod"), kb, kb.versions("Pod", "NetworkPolicy", "Namespace"))
+        key = (a, from_ip, b, to_ip)
+        hit = self._verdicts.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        admitted = self._admitted(a, from_ip, b, to_ip)
+        if len(self._verdicts) >= VERDICTS_KEPT:  # addresses change as pods come and go: start afresh
+            self._verdicts.clear()
+        self._verdicts[key] = (stamp, admitted)
+        return admitted
 
     def _admitted(self, a: str, from_ip: str, b: str, to_ip: str) -> bool:
         """Whether b's NetworkPolicies let the packet reach the pod at to_ip (gossip's port)."""

@@ -68,3 +68,23 @@ def test_sandbox_existing_example_describes_the_seed_blog_preset() -> None:
             if field in preset:
                 net = ipaddress.ip_network(preset[field])
                 assert any(net.subnet_of(c) for c in admitted), (preset["name"], field)
+
+
+def test_a_changed_network_policy_changes_what_gets_through_at_once(sandbox: ThreadedWorld) -> None:
+    """The sandbox keeps NetworkPolicy verdicts between commands (every readiness probe asks for every
+    pair of nodes): a policy written through the API must still count from the next packet on."""
+    spec = rf.existing_spec(sandbox.add_existing("seed-blog"))
+    deploy_ring(spec, waits=rf.FAST)
+    world = sandbox.world
+    aws_pod, azure_pod = _pod_ips(spec, "aws-1")[0], _pod_ips(spec, "azure-1")[0]
+    assert world.reachable(aws_pod, azure_pod)  # worked out, and kept
+    net = NetworkingV1Api(rf.api(spec, "azure-1"))
+    policy = net.read_namespaced_network_policy("cassandra", "azure-1")
+    rules = policy.spec.ingress
+    policy.spec.ingress = []  # still selects the pods, admits nothing
+    net.replace_namespaced_network_policy("cassandra", "azure-1", policy)
+    assert not world.reachable(aws_pod, azure_pod)
+    policy = net.read_namespaced_network_policy("cassandra", "azure-1")
+    policy.spec.ingress = rules
+    net.replace_namespaced_network_policy("cassandra", "azure-1", policy)
+    assert world.reachable(aws_pod, azure_pod)

@@ -167,6 +167,10 @@ class KubeCluster:
     def objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
         return self._on_loop(lambda: self.store.list(kind, namespace))
 
+    def versions(self, *kinds: str) -> tuple[tuple[int, int], ...]:
+        """Store.kind_version of each kind: what a verdict worked out from those objects may be kept by."""
+        return self._on_loop(lambda: tuple(self.store.kind_version(k) for k in kinds))
+
     def lb_frontends(self) -> list[Frontend]:
         """Every LoadBalancer frontend the cluster's cloud gave out, with its address and reach."""
         return self._on_loop(self.controllers.services.frontends)

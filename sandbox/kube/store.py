@@ -105,14 +105,22 @@ class Store:
         self._rv = 0
         self._now = now
         self.listeners: list[Listener] = []
+        # Per kind, the resourceVersion of its last change; the epoch counts loads (a new history).
+        self._kind_rv: dict[str, int] = {}
+        self._epoch = 0
 
     @property
     def resource_version(self) -> str:
         return str(self._rv)
 
-    def _bump(self) -> str:
+    def _bump(self, kind: str) -> str:
         self._rv += 1
+        self._kind_rv[kind] = self._rv
         return str(self._rv)
+
+    def kind_version(self, kind: str) -> tuple[int, int]:
+        """Changes as yet to objects of this kind: equal answers mean none was created, changed or deleted."""
+        return self._epoch, self._kind_rv.get(kind, 0)
 
     def _notify(self, event: str, obj: Obj) -> None:
         for listener in list(self.listeners):
@@ -147,7 +155,7 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = timestamp(self._now())
         meta["generation"] = 1
-        meta["resourceVersion"] = self._bump()
+        meta["resourceVersion"] = self._bump(key[1])
         self._objects[key] = obj
         self._notify("ADDED", obj)
         return copy.deepcopy(obj)
@@ -177,7 +185,7 @@ class Store:
             return copy.deepcopy(old)
         if _spec_part(new) != _spec_part(old):
             meta["generation"] = old["metadata"]["generation"] + 1
-        meta["resourceVersion"] = self._bump()
+        meta["resourceVersion"] = self._bump(key[1])
         self._objects[key] = new
         self._notify("MODIFIED", new)
         return copy.deepcopy(new)
@@ -186,7 +194,7 @@ class Store:
         obj = self._objects.pop(key, None)
         if obj is None:
             raise not_found(BY_KIND[key[1]], key[3])
-        obj["metadata"]["resourceVersion"] = self._bump()  # a DELETED watch event carries the deletion's rv
+        obj["metadata"]["resourceVersion"] = self._bump(key[1])  # a DELETED watch event carries the deletion's rv
         self._notify("DELETED", obj)
         return obj
 
@@ -196,3 +204,4 @@ class Store:
     def load(self, data: dict[str, Any]) -> None:
         self._objects = {key_of(o): copy.deepcopy(o) for o in data.get("objects", [])}
         self._rv = int(data.get("resourceVersion", 0))
+        self._kind_rv, self._epoch = {}, self._epoch + 1
