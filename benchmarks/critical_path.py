@@ -87,7 +87,7 @@ def where(run: Run, chain: Chain, ts: float) -> str:
     span = max(b for _, b in verify) - min(a for a, _ in verify) if verify else 0.0
     b = beyond(chain, timeline, run.wall, ts)
     allowed = (EFFICIENCY_TARGET - 1) * chain.seconds * ts
-    return (f"{describe(b)} (the verify subflow {span:.2f} s of it)\n    the target allows {allowed:.2f} s beyond "
+    return (f"{describe(b, span)}\n    the target allows {allowed:.2f} s beyond "
             f"this chain; the seconds outside its steps (before, hand-offs, after, outside) alone are {b.prefect():.2f} s")
 
 

@@ -51,11 +51,11 @@ def beyond(chain: Chain, timeline: list[tuple[str, float, float]], wall: float, 
                   wall - flow_end)
 
 
-def describe(b: Beyond) -> str:
+def describe(b: Beyond, verify_s: float) -> str:
     def steps(d: dict[str, float]) -> str:
         return ", ".join(f"{sid} {v:+.2f}" for sid, v in d.items() if abs(v) >= 0.005)
 
     return (f"before the chain {b.before:.2f} s; ARM waits {sum(b.arm.values()):+.2f} s ({steps(b.arm)}); "
             f"Kubernetes/Cassandra steps {sum(b.kube.values()):+.2f} s ({steps(b.kube)}); hand-offs between "
-            f"chain steps {b.handoffs:.2f} s; after the chain to the flow run's end {b.after:.2f} s; outside the "
-            f"flow run {b.outside:.2f} s")
+            f"chain steps {b.handoffs:.2f} s; after the chain to the flow run's end {b.after:.2f} s (the verify "
+            f"subflow {verify_s:.2f} s of it); outside the flow run {b.outside:.2f} s")
