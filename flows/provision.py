@@ -26,6 +26,7 @@ from tasks.azure_network import (
     wait_connected,
 )
 from tasks.identity import ensure_identity, ensure_role_assignment
+from tasks.vpn_key import ensure_vpn_key
 
 # Submitted tasks hold a thread while they wait for upstream futures, and a gateway or a
 # cluster holds one for up to 90 minutes: size the pool so waiting never starves the work.
@@ -93,6 +94,7 @@ def provision_runners(spec: RingSpec, cloud: AzureCloud) -> dict[str, Runner]:
         "peering": on(ensure_peering),
         "connected": on(wait_connected),
         "kubeconfig": on(fetch_kubeconfig),
+        "vpn_key": lambda s, deps, _: submit(ensure_vpn_key, s, deps, spec),
     }
 
 

@@ -39,10 +39,11 @@ RING_KINDS = (
 # Every step kind, in the order a flow meets them. Each is one Prefect task (flows/steps.py), but
 # for INTERCONNECT_READY, a join of the link waits, and VERIFY, the verify-ring subflow that runs
 # once every task has ended.
-STEP_KINDS = (*AZURE_KINDS, "connected", "interconnect_ready", "kubeconfig", *RING_KINDS, "verify")
+STEP_KINDS = (*AZURE_KINDS, "vpn_key", "connected", "interconnect_ready", "kubeconfig", *RING_KINDS, "verify")
 INTERCONNECT_READY = "interconnect_ready"
 AUTH = "auth"
 ADMIN_CREDENTIALS = "admin_credentials"
+VPN_KEY = "vpn_key"
 KEYSPACES = "keyspaces"
 VERIFY = "verify"
 # Steps that are not a task submission of their own.
@@ -253,8 +254,11 @@ def _azure_steps(b: _Builder, spec: RingSpec) -> str:
     if mode not in link:
         return b.add(INTERCONNECT_READY, None, [])
     kind, end = link[mode]
+    # The connections' shared key, read or generated at the start while the gateways build (45 min):
+    # its Secret block is not written to when the gateways end and every connection starts at once.
+    key = [b.add(VPN_KEY, None, [])] if kind == "connection" and pairs else []
     for src, dst in pairs:
-        b.add(kind, src, [step_id(end, src), step_id(end, dst)], dst)
+        b.add(kind, src, [step_id(end, src), step_id(end, dst), *key], dst)
     # A link is up once both of its directions exist: each direction waits for that.
     waits = [b.add("connected", a, [step_id(kind, a, z), step_id(kind, z, a)], z) for a, z in pairs]
     return b.add(INTERCONNECT_READY, None, waits)

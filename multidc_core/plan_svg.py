@@ -12,7 +12,7 @@ GAP_X, GAP_Y = 16, 34
 TITLE_H = 40
 # Box fill per group of kinds; a step of no group (a join, verify) is drawn white.
 GROUP_FILLS = (
-    (AZURE_KINDS + ("connected",), "#dbe8fb"),  # Azure
+    (AZURE_KINDS + ("vpn_key", "connected"), "#dbe8fb"),  # Azure
     (("kubeconfig", "admin_credentials", "dns_expose", "admin_secret", "dns_forward", "dns_check", "dns_final"), "#e6f4ea"),
     (("cassandra", "seeds", "ready", "rebuild"), "#fef3d7"),
     (("auth", "keyspaces"), "#f3e5f5"),

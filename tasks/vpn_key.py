@@ -6,13 +6,16 @@ import contextlib
 import secrets
 import threading
 
+from prefect import task
 from prefect.blocks.system import Secret
+from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import ObjectAlreadyExists
 from pydantic import SecretStr
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from blocks.kept import Kept
 from multidc_core import naming
+from multidc_core.spec import RingSpec
 
 # 32 bytes of randomness: the key is only ever compared by the two gateways.
 SHARED_KEY_BYTES = 32
@@ -81,3 +84,15 @@ def _load_or_create_key(ring: str) -> str:
                 raise _KeyNotReadyError(f"Secret block {name} is not readable yet")
     assert key is not None
     return key
+
+
+@task(cache_policy=NO_CACHE)
+def ensure_vpn_key(spec: RingSpec) -> str:
+    """Read the ring's VPN shared key from its Secret block, or generate and save it; returns the block's name.
+
+    Runs at the start of the build, beside the gateways: the connections, which all start when the
+    gateways end, then only read the block (or find the key in this process), never write it then.
+    The key itself is never logged, returned or taken as a parameter.
+    """
+    shared_key(spec.name)
+    return naming.shared_key_block_name(spec.name)

@@ -56,8 +56,9 @@ def test_connections_wait_for_both_gateways_peerings_for_both_vnets() -> None:
     plan = build_plan(load_example("three-dc-vpn"))
     conns = plan.of_kind("connection")
     assert len(conns) == 6
-    for c in conns:
-        assert set(c.depends_on) == {step_id("gateway", c.dc), step_id("gateway", c.peer)}
+    for c in conns:  # and the shared key, read or generated at the start, not when the gateways end
+        assert set(c.depends_on) == {step_id("gateway", c.dc), step_id("gateway", c.peer), "vpn_key"}
+    assert plan.step("vpn_key").depends_on == ()
     waits = plan.of_kind("connected")
     assert {(w.dc, w.peer) for w in waits} == {(c.dc, c.peer) for c in conns}
     for w in waits:  # a link is up once both of its directions exist
@@ -65,6 +66,7 @@ def test_connections_wait_for_both_gateways_peerings_for_both_vnets() -> None:
     assert set(plan.step("interconnect_ready").depends_on) == {w.id for w in waits}
     peer = build_plan(load_example("two-dc-peering"))
     assert not peer.of_kind("gateway") and not peer.of_kind("public_ip") and not peer.of_kind("connection")
+    assert not peer.of_kind("vpn_key")
     for p in peer.of_kind("peering"):
         assert set(p.depends_on) == {step_id("vnet", p.dc), step_id("vnet", p.peer)}
     assert len(peer.of_kind("peering")) == 2
@@ -172,7 +174,7 @@ def test_critical_path_on_a_hand_made_dag() -> None:
 def test_summary_and_markdown() -> None:
     plan = build_plan(load_example("two-dc-vpn"))
     summary = plan.summary()
-    assert summary.splitlines()[0] == "ring multidc: 2 datacenter(s) (dc-eastus, dc-southcentralus), 39 steps"
+    assert summary.splitlines()[0] == "ring multidc: 2 datacenter(s) (dc-eastus, dc-southcentralus), 40 steps"
     assert "critical path 48 min" in plan.summary(DURATIONS)
     md = plan.to_markdown()
     assert "| 1 | `resource_group/dc-eastus` |" in md
