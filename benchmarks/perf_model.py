@@ -42,7 +42,7 @@ from tasks.cassandra_cql import repair_nodes
 
 # ARM types whose PUT completes synchronously in the emulator (sandbox/arm/types.py: duration_kind None).
 SYNC_KINDS = ("resource_group", "identity", "role_assignment")
-ZERO_KINDS = ("vpn_key", "connected", "interconnect_ready", "kubeconfig", "dns_forward", "admin_credentials", "admin_secret", "dns_check", "cassandra",
+ZERO_KINDS = ("vpn_key", "connected", "interconnect_ready", "kubeconfig", "kubeconfig_saved", "dns_forward", "admin_credentials", "admin_secret", "dns_check", "cassandra",
               "seeds", "ready", "dns_final", "auth", "keyspaces", "rebuild", "verify")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import yaml
@@ -17,6 +18,10 @@ from multidc_core import naming
 # Every Kubernetes task reads its DC's block: a process keeps it for KUBECONFIG_CACHE_S.
 KUBECONFIG_CACHE_S = 30.0
 _loaded: Kept[DatacenterKubeconfig] = Kept(KUBECONFIG_CACHE_S)
+# Kubeconfigs fetched by this process whose block is not saved yet (keep_kubeconfig): its tasks use
+# them at once while the save runs beside them (save_kept_kubeconfig). Memory only, never logged.
+_unsaved: dict[str, DatacenterKubeconfig] = {}
+_unsaved_lock = threading.Lock()
 
 
 class DatacenterKubeconfig(Block):
@@ -72,18 +77,51 @@ def save_kubeconfig(ring: str, dc: str, text: str, context: str | None = None) -
     """Save (or overwrite) the DC's kubeconfig block and return its name."""
     name = naming.kubeconfig_block_name(ring, dc)
     forget_kubeconfig(name)
-    block = DatacenterKubeconfig(ring=ring, dc=dc, kubeconfig=SecretStr(text), context=context)
+    _save(DatacenterKubeconfig(ring=ring, dc=dc, kubeconfig=SecretStr(text), context=context), name)
+    return name
+
+
+def _save(block: DatacenterKubeconfig, name: str) -> None:
     try:
         block.save(name, overwrite=True)
     except ObjectAlreadyExists:
         # Two DCs' first saves raced to register the block type; it exists now, so save again.
         block.save(name, overwrite=True)
+
+
+def keep_kubeconfig(ring: str, dc: str, text: str) -> str:
+    """Hold the DC's kubeconfig in this process, before its block is saved: `load_kubeconfig` here
+    answers with it at once, and `save_kept_kubeconfig` saves it. Returns the block's name."""
+    name = naming.kubeconfig_block_name(ring, dc)
+    block = DatacenterKubeconfig(ring=ring, dc=dc, kubeconfig=SecretStr(text))
+    with _unsaved_lock:
+        _unsaved[name] = block
+    _loaded.forget(name)
+    return name
+
+
+def save_kept_kubeconfig(ring: str, dc: str) -> str:
+    """Save the kubeconfig `keep_kubeconfig` holds for the DC into its block; returns the block's name."""
+    name = naming.kubeconfig_block_name(ring, dc)
+    with _unsaved_lock:
+        block = _unsaved.get(name)
+    if block is None:
+        raise LookupError(f"no kubeconfig of {ring}/{dc} was fetched by this process: fetch it first")
+    _save(block, name)
+    with _unsaved_lock:
+        if _unsaved.get(name) is block:  # not replaced by a later fetch meanwhile
+            del _unsaved[name]
+    _loaded.forget(name)
     return name
 
 
 def load_kubeconfig(ring: str, dc: str) -> DatacenterKubeconfig:
     """The DC's kubeconfig block saved by `save_kubeconfig` (loaded at most every KUBECONFIG_CACHE_S)."""
     name = naming.kubeconfig_block_name(ring, dc)
+    with _unsaved_lock:
+        kept = _unsaved.get(name)
+    if kept is not None:
+        return kept
 
     def load() -> DatacenterKubeconfig:
         block = DatacenterKubeconfig.load(name)
@@ -95,4 +133,6 @@ def load_kubeconfig(ring: str, dc: str) -> DatacenterKubeconfig:
 
 def forget_kubeconfig(name: str) -> None:
     """Drop a loaded block, so that the next load_kubeconfig reads it again (after a save or delete)."""
+    with _unsaved_lock:
+        _unsaved.pop(name, None)
     _loaded.forget(name)

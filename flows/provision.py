@@ -13,7 +13,7 @@ from blocks.azure import AzureCloud
 from flows.steps import Runner, Submitted, submit, submit_plan
 from multidc_core.plan import AZURE_KINDS, Plan, Step, build_plan, step_id
 from multidc_core.spec import RingSpec
-from tasks.aks import ensure_cluster, fetch_kubeconfig
+from tasks.aks import ensure_cluster, fetch_kubeconfig, save_kubeconfig_block
 from tasks.arm_ensure import ResourceResult
 from tasks.azure_network import (
     LinkResult,
@@ -52,8 +52,9 @@ class ProvisionFutures:
 
     def __init__(self, plan: Plan, steps: Submitted) -> None:
         self.plan, self.steps = plan, steps
-        # Azure DCs are those with a cluster step; their kubeconfig step fetches it.
+        # Azure DCs are those with a cluster step; their kubeconfig step fetches it, the next saves it.
         self.kubeconfigs = {str(s.dc): steps[step_id("kubeconfig", s.dc)] for s in plan.of_kind("cluster")}
+        self.saved = {str(s.dc): steps[step_id("kubeconfig_saved", s.dc)] for s in plan.of_kind("cluster")}
 
     def _all(self, kinds: tuple[str, ...]) -> list[PrefectFuture[Any]]:
         return [self.steps[s.id] for s in self.plan.steps if s.kind in kinds and s.id in self.steps]
@@ -66,7 +67,7 @@ class ProvisionFutures:
         return ProvisionResult(
             resources=[f.result() for f in self._all(AZURE_KINDS)],
             links=[f.result() for f in self.links],
-            kubeconfig_blocks={dc: f.result() for dc, f in self.kubeconfigs.items()},
+            kubeconfig_blocks={dc: f.result() for dc, f in self.saved.items()},
         )
 
 
@@ -95,6 +96,7 @@ def provision_runners(spec: RingSpec, cloud: AzureCloud) -> dict[str, Runner]:
         "connected": on(wait_connected),
         "kubeconfig": on(fetch_kubeconfig),
         "vpn_key": lambda s, deps, _: submit(ensure_vpn_key, s, deps, spec),
+        "kubeconfig_saved": lambda s, deps, _: submit(save_kubeconfig_block, s, deps, spec, s.dc) if s.dc in azure else None,
     }
 
 

@@ -39,11 +39,13 @@ RING_KINDS = (
 # Every step kind, in the order a flow meets them. Each is one Prefect task (flows/steps.py), but
 # for INTERCONNECT_READY, a join of the link waits, and VERIFY, the verify-ring subflow that runs
 # once every task has ended.
-STEP_KINDS = (*AZURE_KINDS, "vpn_key", "connected", "interconnect_ready", "kubeconfig", *RING_KINDS, "verify")
+STEP_KINDS = (*AZURE_KINDS, "vpn_key", "connected", "interconnect_ready", "kubeconfig", "kubeconfig_saved", *RING_KINDS,
+              "verify")
 INTERCONNECT_READY = "interconnect_ready"
 AUTH = "auth"
 ADMIN_CREDENTIALS = "admin_credentials"
 VPN_KEY = "vpn_key"
+KUBECONFIG_SAVED = "kubeconfig_saved"
 KEYSPACES = "keyspaces"
 VERIFY = "verify"
 # Steps that are not a task submission of their own.
@@ -196,6 +198,9 @@ def build_plan(spec: RingSpec, adding: Sequence[str] = (), forward_dns: bool = T
     ready = _azure_steps(b, spec)
     for d in spec.datacenters:
         b.add("kubeconfig", d.name, [step_id("cluster", d.name)] if d.provider is Provider.AZURE else [])
+    # An AKS cluster's kubeconfig block is saved beside the Kubernetes steps, which use the fetched
+    # kubeconfig at once: no Prefect API write on the chain. Verification waits for the saves.
+    saved = [b.add(KUBECONFIG_SAVED, d.name, [step_id("kubeconfig", d.name)]) for d in spec.azure_dcs]
     names = [dc.name for dc in spec.datacenters]
     # The ring's superuser, generated (or read) at the start while Azure provisions: no DC's Secret then
     # waits on the Prefect API when every cluster's steps start at once.
@@ -216,7 +221,7 @@ def build_plan(spec: RingSpec, adding: Sequence[str] = (), forward_dns: bool = T
         last = b.add(KEYSPACES, None, [last])
     for dc in (d for d in names if d in adding):  # one DC after another: one node streams at a time
         last = b.add("rebuild", dc, [last])
-    b.add(VERIFY, None, [last, *finals])
+    b.add(VERIFY, None, [last, *finals, *saved])
     return Plan(spec.name, tuple(b.steps))
 
 

@@ -13,7 +13,7 @@ TITLE_H = 40
 # Box fill per group of kinds; a step of no group (a join, verify) is drawn white.
 GROUP_FILLS = (
     (AZURE_KINDS + ("vpn_key", "connected"), "#dbe8fb"),  # Azure
-    (("kubeconfig", "admin_credentials", "dns_expose", "admin_secret", "dns_forward", "dns_check", "dns_final"), "#e6f4ea"),
+    (("kubeconfig", "kubeconfig_saved", "admin_credentials", "dns_expose", "admin_secret", "dns_forward", "dns_check", "dns_final"), "#e6f4ea"),
     (("cassandra", "seeds", "ready", "rebuild"), "#fef3d7"),
     (("auth", "keyspaces"), "#f3e5f5"),
 )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import threading
 
-from prefect import task
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from blocks.azure import AzureCloud
-from blocks.kube import save_kubeconfig
+from blocks.kube import keep_kubeconfig, save_kept_kubeconfig
 from multidc_core import naming
 from multidc_core.spec import RingSpec
 from tasks import arm_kinds as kinds
@@ -48,10 +49,11 @@ def _kubeconfig_text(value: bytes | str) -> str:
 
 @task(**ARM_TASK)
 def fetch_kubeconfig(cloud: AzureCloud, spec: RingSpec, dc: str) -> str:
-    """Store the cluster's admin kubeconfig in the DC's DatacenterKubeconfig block.
+    """Fetch the cluster's admin kubeconfig for the DC's DatacenterKubeconfig block.
 
-    The kubeconfig holds credentials, so it goes straight into a secret block and only the
-    block's name is returned.
+    The kubeconfig holds credentials, so only the block's name is returned. This process's tasks
+    use it at once; `save_kubeconfig_block` (the plan's `kubeconfig_saved/<dc>`, beside the
+    Kubernetes steps) saves the block, so no Prefect API write waits on the chain.
 
     Args:
         cloud: Where ARM is and how to authenticate.
@@ -69,7 +71,23 @@ def fetch_kubeconfig(cloud: AzureCloud, spec: RingSpec, dc: str) -> str:
     configs = list(creds.kubeconfigs or [])
     if not configs or not configs[0].value:
         raise PermanentAzureError(f"AKS cluster {name}", "NoKubeconfig", "ARM returned no admin kubeconfig")
+    block = keep_kubeconfig(spec.name, dc, _kubeconfig_text(configs[0].value))
+    ensurer.log.info("AKS cluster %s: admin kubeconfig fetched for block %s", name, block)
+    return block
+
+
+@task(cache_policy=NO_CACHE)
+def save_kubeconfig_block(spec: RingSpec, dc: str) -> str:
+    """Save the admin kubeconfig `fetch_kubeconfig` fetched in this process into the DC's block.
+
+    Args:
+        spec: The ring spec.
+        dc: An azure datacenter of the spec, whose kubeconfig was fetched in this flow run.
+
+    Returns:
+        The name of the saved block (`multidc-<ring>-<dc>-kubeconfig`).
+    """
     with _SAVE_LOCK:
-        block = save_kubeconfig(spec.name, dc, _kubeconfig_text(configs[0].value))
-    ensurer.log.info("AKS cluster %s: admin kubeconfig saved in block %s", name, block)
+        block = save_kept_kubeconfig(spec.name, dc)
+    get_run_logger().info("admin kubeconfig of %s saved in block %s", dc, block)
     return block

@@ -46,6 +46,11 @@ def test_first_dc_deploys_right_after_its_cluster_others_wait_for_interconnect_a
     assert not any(
         a.startswith(("gateway/", "connection/", "interconnect", "dns_")) for a in plan.ancestors(first.id)
     )
+    # Its kubeconfig block is saved beside the Kubernetes steps, not before them; verify waits for it.
+    assert not any(a.startswith("kubeconfig_saved/") for s in plan.steps if s.kind != "verify" for a in s.depends_on)
+    for d in plan.of_kind("kubeconfig"):
+        assert plan.step(step_id("kubeconfig_saved", d.dc)).depends_on == (d.id,)
+        assert step_id("kubeconfig_saved", d.dc) in plan.step("verify").depends_on
     for s in others:
         anc = plan.ancestors(s.id)
         assert {"interconnect_ready", step_id("dns_forward", s.dc), first.id} <= anc
@@ -174,7 +179,7 @@ def test_critical_path_on_a_hand_made_dag() -> None:
 def test_summary_and_markdown() -> None:
     plan = build_plan(load_example("two-dc-vpn"))
     summary = plan.summary()
-    assert summary.splitlines()[0] == "ring multidc: 2 datacenter(s) (dc-eastus, dc-southcentralus), 40 steps"
+    assert summary.splitlines()[0] == "ring multidc: 2 datacenter(s) (dc-eastus, dc-southcentralus), 42 steps"
     assert "critical path 48 min" in plan.summary(DURATIONS)
     md = plan.to_markdown()
     assert "| 1 | `resource_group/dc-eastus` |" in md
