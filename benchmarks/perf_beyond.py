@@ -27,9 +27,6 @@ class Beyond:
         """Seconds outside the chain's steps: Prefect's runs, subflow and hand-offs (no simulated work)."""
         return self.before + self.handoffs + self.after + self.outside
 
-    def total(self) -> float:
-        return self.prefect() + sum(self.arm.values()) + sum(self.kube.values())
-
 
 def beyond(chain: Chain, timeline: list[tuple[str, float, float]], wall: float, time_scale: float) -> Beyond:
     """Split `wall - chain` (real seconds) along the chain's steps; `timeline` from perf_run.task_timeline."""

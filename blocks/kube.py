@@ -75,39 +75,37 @@ class DatacenterKubeconfig(Block):
 
 def save_kubeconfig(ring: str, dc: str, text: str, context: str | None = None) -> str:
     """Save (or overwrite) the DC's kubeconfig block and return its name."""
-    name = naming.kubeconfig_block_name(ring, dc)
-    forget_kubeconfig(name)
-    _save(DatacenterKubeconfig(ring=ring, dc=dc, kubeconfig=SecretStr(text), context=context), name)
-    return name
+    keep_kubeconfig(ring, dc, text, context)
+    return save_kept_kubeconfig(ring, dc)
 
 
-def _save(block: DatacenterKubeconfig, name: str) -> None:
-    try:
-        block.save(name, overwrite=True)
-    except ObjectAlreadyExists:
-        # Two DCs' first saves raced to register the block type; it exists now, so save again.
-        block.save(name, overwrite=True)
-
-
-def keep_kubeconfig(ring: str, dc: str, text: str) -> str:
+def keep_kubeconfig(ring: str, dc: str, text: str, context: str | None = None) -> str:
     """Hold the DC's kubeconfig in this process, before its block is saved: `load_kubeconfig` here
     answers with it at once, and `save_kept_kubeconfig` saves it. Returns the block's name."""
     name = naming.kubeconfig_block_name(ring, dc)
-    block = DatacenterKubeconfig(ring=ring, dc=dc, kubeconfig=SecretStr(text))
+    block = DatacenterKubeconfig(ring=ring, dc=dc, kubeconfig=SecretStr(text), context=context)
     with _unsaved_lock:
         _unsaved[name] = block
     _loaded.forget(name)
     return name
 
 
+def _held(name: str) -> DatacenterKubeconfig | None:
+    with _unsaved_lock:
+        return _unsaved.get(name)
+
+
 def save_kept_kubeconfig(ring: str, dc: str) -> str:
     """Save the kubeconfig `keep_kubeconfig` holds for the DC into its block; returns the block's name."""
     name = naming.kubeconfig_block_name(ring, dc)
-    with _unsaved_lock:
-        block = _unsaved.get(name)
+    block = _held(name)
     if block is None:
         raise LookupError(f"no kubeconfig of {ring}/{dc} was fetched by this process: fetch it first")
-    _save(block, name)
+    try:
+        block.save(name, overwrite=True)
+    except ObjectAlreadyExists:
+        # Two DCs' first saves raced to register the block type; it exists now, so save again.
+        block.save(name, overwrite=True)
     with _unsaved_lock:
         if _unsaved.get(name) is block:  # not replaced by a later fetch meanwhile
             del _unsaved[name]
@@ -116,12 +114,12 @@ def save_kept_kubeconfig(ring: str, dc: str) -> str:
 
 
 def load_kubeconfig(ring: str, dc: str) -> DatacenterKubeconfig:
-    """The DC's kubeconfig block saved by `save_kubeconfig` (loaded at most every KUBECONFIG_CACHE_S)."""
+    """The DC's kubeconfig held by this process (`keep_kubeconfig`) until its block is saved, else the
+    saved block (loaded at most every KUBECONFIG_CACHE_S)."""
     name = naming.kubeconfig_block_name(ring, dc)
-    with _unsaved_lock:
-        kept = _unsaved.get(name)
-    if kept is not None:
-        return kept
+    held = _held(name)
+    if held is not None:
+        return held
 
     def load() -> DatacenterKubeconfig:
         block = DatacenterKubeconfig.load(name)

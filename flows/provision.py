@@ -52,8 +52,7 @@ class ProvisionFutures:
 
     def __init__(self, plan: Plan, steps: Submitted) -> None:
         self.plan, self.steps = plan, steps
-        # Azure DCs are those with a cluster step; their kubeconfig step fetches it, the next saves it.
-        self.kubeconfigs = {str(s.dc): steps[step_id("kubeconfig", s.dc)] for s in plan.of_kind("cluster")}
+        # Azure DCs are those with a cluster step; their kubeconfig step fetches it, the next one saves it.
         self.saved = {str(s.dc): steps[step_id("kubeconfig_saved", s.dc)] for s in plan.of_kind("cluster")}
 
     def _all(self, kinds: tuple[str, ...]) -> list[PrefectFuture[Any]]:
@@ -96,7 +95,7 @@ def provision_runners(spec: RingSpec, cloud: AzureCloud) -> dict[str, Runner]:
         "connected": on(wait_connected),
         "kubeconfig": on(fetch_kubeconfig),
         "vpn_key": lambda s, deps, _: submit(ensure_vpn_key, s, deps, spec),
-        "kubeconfig_saved": lambda s, deps, _: submit(save_kubeconfig_block, s, deps, spec, s.dc) if s.dc in azure else None,
+        "kubeconfig_saved": lambda s, deps, _: submit(save_kubeconfig_block, s, deps, spec, s.dc),  # Azure DCs only
     }
 
 

@@ -60,25 +60,23 @@ class World:
         self.runtime = CassandraRuntime(self.ring, self)
         self.arm: ArmEmulator | None = None
         # While a pod's command runs (synchronously, on the loop) nothing else can change the
-        # network: routes between clusters are worked out once per pair then, not once per replica,
-        # and NetworkPolicy verdicts once per pair of addresses.
+        # network: routes between clusters are worked out once per pair then, not once per replica.
         self._routes: dict[frozenset[str], bool] | None = None
-        self._admits: dict[tuple[str, str], bool] | None = None
-        # NetworkPolicy verdicts across commands: every readiness probe runs `nodetool status`, which
-        # asks for every pair of nodes; a verdict stands until a Pod of either cluster, or a
-        # NetworkPolicy or Namespace of the receiving one, changes (Store.kind_version).
+        # NetworkPolicy verdicts per pair of addresses, within a command and across commands (every
+        # readiness probe runs `nodetool status`, which asks for every pair of nodes): a verdict stands
+        # until a Pod of either cluster, or a NetworkPolicy or Namespace of the receiving one, changes
+        # (Store.kind_version).
         self._verdicts: dict[tuple[str, str, str, str], tuple[tuple[object, ...], bool]] = {}
 
     @contextmanager
     def steady(self) -> Iterator[None]:
         """Routes between clusters are remembered until the end of the block (no await inside)."""
-        outer, outer_admits = self._routes, self._admits
+        outer = self._routes
         self._routes = {} if outer is None else outer
-        self._admits = {} if outer_admits is None else outer_admits
         try:
             yield
         finally:
-            self._routes, self._admits = outer, outer_admits
+            self._routes = outer
 
     # ---- clusters --------------------------------------------------------------------------------
 
@@ -199,13 +197,7 @@ class World:
             return False  # an overlay pod IP means nothing outside its cluster
         if a is None or not self.clusters_connected(a, b):
             return False
-        key = (from_ip, to_ip)
-        if self._admits is not None and key in self._admits:
-            return self._admits[key]
-        admitted = self._admitted_kept(a, from_ip, b, to_ip)
-        if self._admits is not None:
-            self._admits[key] = admitted
-        return admitted
+        return self._admitted_kept(a, from_ip, b, to_ip)
 
     def source_of(self, a: str, from_ip: str, b: str) -> tuple[str, Obj | None]:
         """The source address a packet from a pod of cluster a carries into cluster b, and the pod
